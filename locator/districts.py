@@ -43,7 +43,7 @@ def is_bavarian(ags: str | None) -> bool:
 
 
 def load_bavarian_districts(path: Path) -> dict[str, District]:
-    """geodata/districts.csv → {ags: District}, validated: 96 districts, 25 cities, 71 Landkreise."""
+    """geodata/districts.csv → {ags: District}, validated: Bavaria's 96 districts."""
     try:
         with path.open(encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)

@@ -119,7 +119,7 @@ class Gazetteer(Geocoder):
                 places=tuple(e[0] for e in entries),
                 points=tuple((e[1], e[2]) for e in entries),
             )
-        self._district_names = names
+        self._district_names = {ags: district for (_, ags), (_, district) in meta.items() if ags}
         # Type-ahead index: sorted keys, each pointing at a postcode or a place.
         entries: list[tuple[str, tuple, str, Place | Postcode]] = []
         for pc, entry in self._postcodes.items():
@@ -161,6 +161,10 @@ class Gazetteer(Geocoder):
         return cls(rows, district_names=district_names)
 
     # --- lookups -------------------------------------------------------------------------
+
+    def district_names(self) -> dict[str, str]:
+        """{AGS: name} of every district in the data; official names where they were given."""
+        return dict(self._district_names)
 
     def postcode(self, postcode: str) -> Postcode | None:
         """The postcode's entry, or None when the data does not know it."""
@@ -228,7 +232,7 @@ def _place_rank(place: Place) -> tuple:
 
 
 def _split_query(query) -> tuple[str | None, str | None]:
-    """(postcode, city) from a structured dict or free text like "Lauterer Str. 60, 96450 Coburg"."""
+    """(postcode, city) from a dict or free text such as "Lauterer Str. 60, 96450 Coburg"."""
     if isinstance(query, Mapping):
         postcode = str(query.get("postalcode") or query.get("postcode") or "").strip() or None
         city = str(query.get("city") or "").strip() or None

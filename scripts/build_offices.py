@@ -31,7 +31,7 @@ PROVENANCE = (
 
 
 def slug(text: str) -> str:
-    """ASCII id in German transliteration: "Landkreis Mühldorf a.Inn" → landkreis-muehldorf-a-inn."""
+    """ASCII id, German transliteration: "Landkreis Mühldorf a.Inn" → landkreis-muehldorf-a-inn."""
     text = text.lower()
     for umlaut, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
         text = text.replace(umlaut, plain)

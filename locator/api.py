@@ -1,0 +1,213 @@
+"""HTTP API under /api/v1: parse the query, make one Locator call, answer GeoJSON or JSON."""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, Response, current_app, g, json, render_template, request
+
+from .errors import InvalidParameter, NotFound
+from .gazetteer import POSTCODE_RE, Place
+from .openapi import openapi_document
+from .service import Locator, Origin, Responsibility, Search
+from .state import Loaded
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+ops = Blueprint("ops", __name__)
+
+GEOJSON = "application/geo+json"
+MAX_SUGGESTIONS = 10
+
+
+def loaded() -> Loaded:
+    """This request's data: read once, so a reload mid-request cannot mix two versions."""
+    if "loaded" not in g:
+        g.loaded = current_app.extensions["locator"].loaded
+    return g.loaded
+
+
+def locator() -> Locator:
+    return loaded().locator
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+def _number(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be a number, got {raw!r}", parameter=name) from None
+    if not math.isfinite(value):
+        raise InvalidParameter(f"{name} must be a finite number, got {raw!r}", parameter=name)
+    return value
+
+
+def _integer(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be an integer, got {raw!r}", parameter=name) from None
+
+
+def _origin() -> Origin:
+    return locator().locate(lat=_number("lat"), lon=_number("lon"),
+                            postcode=request.args.get("postcode"), q=request.args.get("q"))
+
+
+# --- serialisation -----------------------------------------------------------------------------
+
+def _json(body: dict, *, status: int = 200, mimetype: str = "application/json",
+          private: bool = True) -> Response:
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=mimetype)
+    if private:
+        # Answers to a family's search describe where they live: never keep them in a cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _feature(office_id: str, **extra) -> dict:
+    base = loaded().features[office_id]
+    return {**base, "properties": {**base["properties"], **extra}}
+
+
+def _collection(features: list[dict], **members) -> dict:
+    return {"type": "FeatureCollection", **members, "features": features}
+
+
+def _origin_json(origin: Origin) -> dict:
+    return {"lat": round(origin.lat, 5), "lon": round(origin.lon, 5),
+            "resolved_by": origin.resolved_by, "precision": origin.precision,
+            "label": origin.label, "postcode": origin.postcode}
+
+
+def _responsibility_json(resp: Responsibility, search: Search | None = None) -> dict:
+    distances = {h.office_id: h.distance_km for h in search.responsible} if search else {}
+    features = [_feature(o, responsible=True, **({"distance_km": distances[o]}
+                                                  if o in distances else {}))
+                for o in resp.office_ids]
+    return {"in_bavaria": resp.in_bavaria, "ambiguous": resp.ambiguous,
+            "districts": [{"ags": a, "name": n} for a, n in resp.districts],
+            "offices": _collection(features)}
+
+
+def _search_json(search: Search, **members) -> Response:
+    responsible = set(search.origin.responsibility.office_ids)
+    features = [_feature(h.office_id, distance_km=h.distance_km,
+                         responsible=h.office_id in responsible) for h in search.hits]
+    body = _collection(features, origin=_origin_json(search.origin), **members,
+                       responsible=_responsibility_json(search.origin.responsibility, search))
+    return _json(body, mimetype=GEOJSON)
+
+
+def _place_json(place: Place, *, postcode: str | None = None) -> dict:
+    return {"name": place.name, "district_ags": place.district_ags or None,
+            "district_name": place.district_name or None, "in_bavaria": place.in_bavaria,
+            "lat": place.lat, "lon": place.lon, **({"postcode": postcode} if postcode else {})}
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+@bp.get("/offices")
+def offices() -> Response:
+    data = loaded()
+    response = current_app.response_class(data.all_offices_json, mimetype=GEOJSON)
+    response.set_etag(data.locator.data_version)
+    max_age = current_app.extensions["settings"].office_list_max_age_s
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response.make_conditional(request)
+
+
+@bp.get("/offices/nearest")
+def nearest() -> Response:
+    limit = _integer("limit", 5)
+    search = locator().nearest(_origin(), limit)
+    return _search_json(search, limit=limit)
+
+
+@bp.get("/offices/within")
+def within() -> Response:
+    radius_km = _number("radius_km")
+    if radius_km is None:
+        raise InvalidParameter("radius_km is missing", parameter="radius_km")
+    search = locator().within(_origin(), radius_km)
+    return _search_json(search, radius_km=radius_km)
+
+
+@bp.get("/offices/<office_id>")
+def office(office_id: str) -> Response:
+    locator().office(office_id)  # NotFound for an unknown id
+    return _json(_feature(office_id), mimetype=GEOJSON, private=False)
+
+
+@bp.get("/responsible")
+def responsible() -> Response:
+    origin = _origin()
+    return _json({**_responsibility_json(origin.responsibility), "origin": _origin_json(origin)})
+
+
+@bp.get("/postcodes/<postcode>")
+def postcode(postcode: str) -> Response:
+    if not POSTCODE_RE.match(postcode):
+        raise InvalidParameter(f"postcode must be 5 digits, got {postcode!r}",
+                               parameter="postcode")
+    entry = locator().gazetteer.postcode(postcode)
+    if entry is None:
+        raise NotFound(f"postcode {postcode} is not in the gazetteer", parameter="postcode")
+    names = locator().district_name
+    return _json({
+        "postcode": entry.postcode, "lat": entry.lat, "lon": entry.lon,
+        "in_bavaria": entry.in_bavaria,
+        "places": [_place_json(p) | {"lat": pt[0], "lon": pt[1]}
+                   for p, pt in zip(entry.places, entry.points, strict=True)],
+        "districts": [{"ags": a, "name": names(a)} for a in entry.district_ags],
+    })
+
+
+@bp.get("/places")
+def places() -> Response:
+    q = request.args.get("q")
+    if q is None or not q.strip():
+        raise InvalidParameter("q is missing: give the start of a postcode or place name",
+                               parameter="q")
+    if len(q) > 100:
+        raise InvalidParameter("q is longer than 100 characters", parameter="q")
+    limit = _integer("limit", MAX_SUGGESTIONS)
+    if not 1 <= limit <= MAX_SUGGESTIONS:
+        raise InvalidParameter(f"limit must be 1..{MAX_SUGGESTIONS}, got {limit}",
+                               parameter="limit")
+    suggestions = []
+    for entry in locator().gazetteer.suggest(q, limit=limit):
+        if isinstance(entry, Place):
+            suggestions.append({"kind": "place", "label": entry.name, "postcode": None,
+                                **_place_json(entry)})
+        else:
+            first = entry.places[0]
+            suggestions.append({"kind": "postcode", "label": entry.label,
+                                **_place_json(first, postcode=entry.postcode),
+                                "lat": entry.lat, "lon": entry.lon,
+                                "in_bavaria": entry.in_bavaria})
+    return _json({"suggestions": suggestions})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return _json(openapi_document(), private=False)
+
+
+@bp.get("/docs")
+def docs() -> str:
+    return render_template("api_docs.html", spec=openapi_document())
+
+
+@ops.get("/healthz")
+def healthz() -> Response:
+    current = locator()
+    return _json({"status": "ok", "offices": len(current.offices),
+                  "data_version": current.data_version,
+                  "district_areas": current.areas.source})

@@ -1,0 +1,47 @@
+"""gunicorn settings for scripts/serve: private access log, workers from the environment.
+
+The access log keeps method, path, status, size and duration. It drops the query string, the
+referer (a page URL can carry ?q=), the client address and the user agent, and masks the
+postcode in /api/v1/postcodes/<postcode>: a family's query is personal data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from gunicorn.glogging import Logger
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+# The data (a few MB) is loaded by each worker; nothing is shared, so replicas scale freely.
+preload_app = False
+timeout = 30
+graceful_timeout = 10
+accesslog = os.environ.get("LOCATOR_ACCESS_LOG", "-")
+errorlog = "-"
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+logger_class = "locator.gunicorn_conf.PrivateLogger"
+
+_PRIVATE_PATH = re.compile(r"(/postcodes/)[^/?]*")
+
+
+class PrivateLogger(Logger):
+    """gunicorn's logger with private request parts removed from every access-log atom."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            if key in atoms:
+                atoms[key] = _PRIVATE_PATH.sub(r"\1…", atoms[key].split("?", 1)[0])
+        for key in ("q", "f", "h", "a", "{raw_uri}e"):
+            atoms.pop(key, None)
+        return atoms
+
+
+def post_worker_init(worker) -> None:
+    """SIGHUP to a worker reloads its data in place (the old data serves if the new is bad)."""
+    state = worker.wsgi.extensions["locator"] if hasattr(worker.wsgi, "extensions") else None
+    if state is not None:
+        state.install_sighup()

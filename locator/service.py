@@ -1,0 +1,241 @@
+"""The Locator: nearest, within, responsible and place resolution. No Flask in here."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from .config import Settings
+from .crs import to_metric
+from .districts import District, DistrictAreas, is_bavarian, load_bavarian_districts
+from .errors import DataError, InvalidParameter, NotFound
+from .gazetteer import POSTCODE_RE, Gazetteer
+from .offices import read_offices
+from .spatial import PointIndex
+
+MAX_LIMIT = 50
+MAX_RADIUS_KM = 200.0
+OFFICE_PROPERTIES = (
+    "name", "district_ags", "district_name", "district_type", "regierungsbezirk", "street",
+    "postcode", "city", "phone", "email", "website", "location_precision",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Responsibility:
+    """Who is responsible for a place: districts (ags, name) and their offices' ids."""
+
+    in_bavaria: bool
+    ambiguous: bool
+    districts: tuple[tuple[str, str], ...]
+    office_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A resolved search origin; ``resolved_by`` is "coordinates", "postcode" or "place"."""
+
+    lat: float
+    lon: float
+    resolved_by: str
+    label: str | None
+    postcode: str | None
+    precision: str
+    responsibility: Responsibility
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    office_id: str
+    distance_km: float
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    origin: Origin
+    hits: tuple[Hit, ...]
+    # Responsible offices with their distances, also when they are not among the hits.
+    responsible: tuple[Hit, ...]
+
+
+class Locator:
+    """Offices, districts and gazetteer, loaded and indexed once; every query is read-only."""
+
+    def __init__(self, offices: gpd.GeoDataFrame, districts: dict[str, District],
+                 gazetteer: Gazetteer, areas: DistrictAreas, *, data_version: str,
+                 district_names: dict[str, str] | None = None) -> None:
+        self.offices = offices.sort_index()
+        self.districts = districts
+        self.gazetteer = gazetteer
+        self.areas = areas
+        self.data_version = data_version
+        self._names = {**(district_names or {}), **{a: d.name for a, d in districts.items()}}
+        self._ids = self.offices.index.to_numpy(dtype=object)
+        self._index = PointIndex(
+            np.column_stack([self.offices.geometry.x, self.offices.geometry.y])
+        )
+        by_district: dict[str, list[str]] = {}
+        for office_id, ags in zip(self._ids, self.offices["district_ags"], strict=True):
+            by_district.setdefault(ags, []).append(office_id)
+        self._by_district = {a: tuple(ids) for a, ids in by_district.items()}
+        self._position = {office_id: i for i, office_id in enumerate(self._ids)}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Locator:
+        """Load and validate every data file; raises DataError naming file, line and field."""
+        districts = load_bavarian_districts(settings.district_names_file)
+        gazetteer = Gazetteer.from_file(
+            settings.postcodes_file, district_names={a: d.name for a, d in districts.items()}
+        )
+        areas = DistrictAreas.from_file(
+            settings.areas_file, ags_column=settings.districts_ags_column,
+            official=settings.districts_file is not None,
+        )
+        missing = sorted(set(districts) - areas.keys)
+        if missing:
+            raise DataError(settings.areas_file, f"no area for district(s) {', '.join(missing)}")
+        offices = read_offices(settings.offices_file, districts)
+        for office in offices.itertuples():
+            if not is_bavarian(areas.key_at(office.lat, office.lon)):
+                raise DataError(settings.offices_file,
+                                f"({office.lat}, {office.lon}) is not inside Bavaria",
+                                line=office.line, field="lat")
+        files = (settings.offices_file, settings.district_names_file, settings.postcodes_file,
+                 settings.areas_file)
+        names = gazetteer.district_names()
+        return cls(offices, districts, gazetteer, areas, data_version=_digest(files),
+                   district_names=names)
+
+    # --- origins and responsibility ------------------------------------------------------
+
+    def locate(self, *, lat: float | None = None, lon: float | None = None,
+               postcode: str | None = None, q: str | None = None) -> Origin:
+        """Resolve exactly one of coordinates, postcode or place text into an Origin."""
+        given = [name for name, value in (("lat/lon", lat if lat is not None else lon),
+                                          ("postcode", postcode), ("q", q)) if value is not None]
+        if len(given) != 1:
+            detail = ("give an origin: lat and lon, postcode, or q" if not given
+                      else f"give only one origin, not {' and '.join(given)}")
+            raise InvalidParameter(detail, parameter=given[0] if given else "lat")
+        if postcode is not None:
+            return self._postcode_origin(postcode)
+        if q is not None:
+            return self._text_origin(q)
+        lat, lon = check_point(lat, lon)
+        return Origin(lat, lon, "coordinates", None, None, "coordinates",
+                      self.responsible_at(lat, lon))
+
+    def responsible_at(self, lat: float, lon: float) -> Responsibility:
+        """Responsibility at a point, by the district area the point lies in."""
+        return self._responsibility((key,) if (key := self.areas.key_at(lat, lon)) else ())
+
+    def _responsibility(self, keys: tuple[str, ...]) -> Responsibility:
+        # Foreign areas carry a country code, not an AGS: they name no district.
+        keys = tuple(k for k in keys if len(k) == 5 and k.isdigit())
+        bavarian = [k for k in keys if is_bavarian(k)]
+        return Responsibility(
+            in_bavaria=bool(bavarian),
+            ambiguous=len(keys) > 1,
+            districts=tuple((k, self.district_name(k)) for k in keys),
+            office_ids=tuple(i for k in bavarian for i in self._by_district.get(k, ())),
+        )
+
+    def _postcode_origin(self, postcode: str) -> Origin:
+        postcode = postcode.strip()
+        if not POSTCODE_RE.match(postcode):
+            raise InvalidParameter(f"postcode must be 5 digits, got {postcode!r}",
+                                   parameter="postcode")
+        entry = self.gazetteer.postcode(postcode)
+        if entry is None:
+            raise NotFound(f"postcode {postcode} is not in the gazetteer", parameter="postcode")
+        return Origin(entry.lat, entry.lon, "postcode", entry.label, postcode, "postcode",
+                      self._responsibility(entry.district_ags))
+
+    def _text_origin(self, q: str) -> Origin:
+        text = " ".join(q.split())
+        if not text:
+            raise InvalidParameter("q is empty", parameter="q")
+        if len(text) > 200:
+            raise InvalidParameter("q is longer than 200 characters", parameter="q")
+        if POSTCODE_RE.match(text):
+            return self._postcode_origin(text)
+        found = self.gazetteer.geocode(text)
+        if found is None:
+            raise NotFound(f"no postcode or place matches q={text!r}", parameter="q")
+        raw = found.raw
+        return Origin(found.latitude, found.longitude,
+                      "postcode" if raw["precision"] == "postcode" else "place", found.address,
+                      raw.get("postcode"), raw["precision"],
+                      self._responsibility(tuple(raw["district_ags"])))
+
+    # --- searches ------------------------------------------------------------------------
+
+    def nearest(self, origin: Origin, limit: int = 5) -> Search:
+        """The ``limit`` offices nearest to the origin (projected distance), nearest first."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidParameter(f"limit must be 1..{MAX_LIMIT}, got {limit}",
+                                   parameter="limit")
+        x, y = to_metric(origin.lat, origin.lon)
+        idx, dist = self._index.nearest(x, y, limit)
+        return self._search(origin, x, y, idx, dist)
+
+    def within(self, origin: Origin, radius_km: float) -> Search:
+        """All offices within ``radius_km`` of the origin, nearest first."""
+        if not 0 < radius_km <= MAX_RADIUS_KM:  # also rejects NaN
+            raise InvalidParameter(f"radius_km must be > 0 and <= {MAX_RADIUS_KM:g}, "
+                                   f"got {radius_km}", parameter="radius_km")
+        x, y = to_metric(origin.lat, origin.lon)
+        idx, dist = self._index.within(x, y, radius_km * 1000.0)
+        return self._search(origin, x, y, idx, dist)
+
+    def _search(self, origin: Origin, x: float, y: float, idx: np.ndarray,
+                dist: np.ndarray) -> Search:
+        hits = tuple(Hit(self._ids[i], round(d / 1000.0, 3))
+                     for i, d in zip(idx.tolist(), dist.tolist(), strict=True))
+        near = {h.office_id: h for h in hits}
+        responsible = tuple(near.get(o) or Hit(o, self._distance_km(o, x, y))
+                            for o in origin.responsibility.office_ids)
+        return Search(origin, hits, responsible)
+
+    def _distance_km(self, office_id: str, x: float, y: float) -> float:
+        geometry = self.offices.geometry.iloc[self._position[office_id]]
+        return round(math.hypot(geometry.x - x, geometry.y - y) / 1000.0, 3)
+
+    def district_name(self, ags: str) -> str:
+        """Official name for Bavarian districts, GeoNames' name for the others."""
+        return self._names.get(ags, ags)
+
+    def office(self, office_id: str):
+        """One office row; NotFound for an unknown id."""
+        if office_id not in self._position:
+            raise NotFound(f"no office with id {office_id!r}", parameter="id")
+        return self.offices.iloc[self._position[office_id]]
+
+
+def check_point(lat, lon) -> tuple[float, float]:
+    """Validated WGS84 latitude/longitude as floats; InvalidParameter names the bad one."""
+    for name, value, bound in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+        if value is None:
+            raise InvalidParameter(f"{name} is missing (give lat and lon together)",
+                                   parameter=name)
+        if not (isinstance(value, float | int) and math.isfinite(value)):
+            raise InvalidParameter(f"{name} must be a finite number, got {value!r}",
+                                   parameter=name)
+        if not -bound <= value <= bound:
+            raise InvalidParameter(f"{name} must be between -{bound:g} and {bound:g}, "
+                                   f"got {value}", parameter=name)
+    return float(lat), float(lon)
+
+
+def _digest(paths: tuple[Path, ...]) -> str:
+    sha = hashlib.sha256()
+    for path in paths:
+        with Path(path).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023
+                sha.update(block)
+    return sha.hexdigest()[:12]

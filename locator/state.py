@@ -1,0 +1,116 @@
+"""The serving state: the current Locator and its pre-serialised offices, swapped atomically.
+
+Reloading (SIGHUP, or a data file's change when LOCATOR_RELOAD_CHECK_S > 0) builds a complete
+new Locator first and only then replaces the reference; a bad new file keeps the old data
+serving and logs why. Requests read ``state.current`` once, so each sees one consistent set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+from .config import Settings
+from .errors import LocatorError
+from .service import OFFICE_PROPERTIES, Locator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    locator: Locator
+    features: dict[str, dict]
+    all_offices_json: str
+
+
+def serialise(locator: Locator) -> Loaded:
+    """GeoJSON features of every office, built once per data version, not per request."""
+    features = {}
+    for office in locator.offices.itertuples():
+        properties = {"id": office.id}
+        for name in OFFICE_PROPERTIES:
+            value = getattr(office, name)
+            properties[name] = value if value != "" else None
+        properties["lat"], properties["lon"] = office.lat, office.lon
+        features[office.id] = {
+            "type": "Feature", "id": office.id,
+            "geometry": {"type": "Point", "coordinates": [office.lon, office.lat]},
+            "properties": properties,
+        }
+    collection = {"type": "FeatureCollection", "data_version": locator.data_version,
+                  "features": list(features.values())}
+    return Loaded(locator, features, json.dumps(collection, ensure_ascii=False))
+
+
+class LocatorState:
+    """Holds the current Loaded data; ``reload()`` replaces it only with data that loaded."""
+
+    def __init__(self, settings: Settings, locator: Locator | None = None) -> None:
+        self.settings = settings
+        self._loaded = serialise(locator or Locator.from_settings(settings))
+        self._lock = threading.Lock()
+        self._stamp = self._files_stamp()
+        self._next_check = time.monotonic() + settings.reload_check_s
+
+    @property
+    def loaded(self) -> Loaded:
+        """The current data and its serialisation; read it once per request."""
+        return self._loaded
+
+    @property
+    def current(self) -> Locator:
+        return self._loaded.locator
+
+    @property
+    def features(self) -> dict[str, dict]:
+        return self._loaded.features
+
+    @property
+    def all_offices_json(self) -> str:
+        return self._loaded.all_offices_json
+
+    def reload(self) -> bool:
+        """Load the data files anew; True if the new data now serves, False if kept the old."""
+        with self._lock:
+            stamp = self._files_stamp()
+            try:
+                loaded = serialise(Locator.from_settings(self.settings))
+            except LocatorError as err:
+                log.error("reload failed, still serving data version %s: %s",
+                          self._loaded.locator.data_version, err)
+                return False
+            self._loaded, self._stamp = loaded, stamp
+            log.info("reloaded data: version %s, %d offices",
+                     loaded.locator.data_version, len(loaded.locator.offices))
+            return True
+
+    def maybe_reload(self) -> None:
+        """Reload when a data file changed; cheap enough to call before every request."""
+        if self.settings.reload_check_s <= 0 or time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + self.settings.reload_check_s
+        if self._files_stamp() != self._stamp:
+            self.reload()
+
+    def install_sighup(self) -> None:
+        """Reload on SIGHUP in this process (only possible from the main thread)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, lambda *_: self.reload())
+
+    def _files_stamp(self) -> tuple:
+        s = self.settings
+        paths = (s.offices_file, s.district_names_file, s.postcodes_file, s.areas_file)
+        stamp = []
+        for path in paths:
+            try:
+                st = os.stat(path)
+                stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            except OSError:
+                stamp.append(None)
+        return tuple(stamp)
