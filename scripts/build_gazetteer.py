@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from locator.storage import write_csv_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 GEODATA = ROOT / "geodata"
@@ -114,20 +114,6 @@ def bavarian_districts(rows: list[dict[str, str]], nuts: dict[str, str]) -> list
             "regierungsbezirk": REGIERUNGSBEZIRKE[ags[2]],
         })
     return districts
-
-
-def write_csv_atomically(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
