@@ -15,6 +15,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     from .config import DEFAULTS, Settings
     from .state import LocatorState
 
+    _log_to_stderr()
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.config.from_mapping(DEFAULTS)
@@ -46,3 +47,17 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         return response
 
     return app
+
+
+def _log_to_stderr() -> None:
+    """INFO and above of the locator's own loggers to stderr (gunicorn's error log), once."""
+    import logging
+
+    log = logging.getLogger("locator")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(
+            "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            "%Y-%m-%d %H:%M:%S %z"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)

@@ -8,12 +8,13 @@ geodata/district_areas.geojson (see geodata/district_areas.md for how it is buil
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import shapely
+import shapely.errors
 
 from .crs import METRIC, to_metric
 from .errors import DataError
@@ -92,33 +93,28 @@ class DistrictAreas:
     @classmethod
     def from_file(cls, path: Path, *, ags_column: str | None = None,
                   official: bool = False) -> DistrictAreas:
-        """Read any vector file GDAL reads (GeoJSON, GeoPackage, Shapefile) with an AGS column."""
+        """Read GeoJSON directly, or any other vector file GDAL reads, with an AGS column."""
         if not path.exists():
             raise DataError(path, "district area file not found")
-        try:
-            frame = gpd.read_file(path)
-        except Exception as err:  # pyogrio raises several types for unreadable files
-            raise DataError(path, f"unreadable district area file: {err}") from err
-        column = ags_column or next((c for c in AGS_COLUMNS if c in frame.columns), None)
-        if column is None or column not in frame.columns:
+        if path.suffix.lower() in (".geojson", ".json"):
+            # The shipped default: parsed without GDAL, which would cost ~30 MB per worker.
+            keys, geometries, columns = _read_geojson(path, ags_column)
+        else:
+            keys, geometries, columns = _read_with_gdal(path, ags_column)
+        if keys is None:
             wanted = ags_column or " / ".join(AGS_COLUMNS)
             raise DataError(path, f"no district key column ({wanted}); columns are "
-                                  f"{', '.join(map(str, frame.columns))}", field=ags_column)
-        if frame.crs is None:
-            raise DataError(path, "the file has no coordinate reference system")
-        frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].to_crs(METRIC)
-        keys = frame[column].astype(str).str.strip()
-        # Integer columns lose the leading zero (9463); municipality files carry 8-12 digits
-        # whose first five are the district.
-        numeric = keys.str.fullmatch(r"\d+")
-        keys = keys.where(~numeric, keys.str.zfill(5).str[:5])
-        if official and not keys.str.fullmatch(r"\d{5}").all():
-            bad = frame.index[~keys.str.fullmatch(r"\d{5}")][0]
-            raise DataError(path, f"not an AGS key: {frame.loc[bad, column]!r}",
-                            line=int(bad) + 1, field=column)
-        geometries = shapely.make_valid(frame.geometry.to_numpy())
+                                  f"{', '.join(map(str, columns))}", field=ags_column)
+        keys = [_district_key(k) for k in keys]
+        if official:
+            for row, key in enumerate(keys):
+                if not (len(key) == 5 and key.isdigit()):
+                    raise DataError(path, f"not an AGS key: {key!r}", line=row + 1,
+                                    field=ags_column or "ags")
+        keep = ~(shapely.is_missing(geometries) | shapely.is_empty(geometries))
+        geometries = shapely.make_valid(geometries[keep])
         label = f"official boundaries ({path.name})" if official else f"approximation ({path.name})"
-        return cls(keys.to_numpy(dtype=object), geometries, source=label)
+        return cls(np.asarray(keys, dtype=object)[keep], geometries, source=label)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -132,3 +128,48 @@ class DistrictAreas:
             return None
         # On a shared edge several areas touch the point: the smallest key, for a stable answer.
         return min(self._keys[hits])
+
+
+def _district_key(value: object) -> str:
+    """AGS as a 5-digit string: integer columns lose the leading zero (9463), municipality
+    files carry 8-12 digits whose first five are the district."""
+    text = str(value).strip()
+    if text.endswith(".0") and text[:-2].isdigit():  # a float column
+        text = text[:-2]
+    return text.zfill(5)[:5] if text.isdigit() else text
+
+
+def _read_geojson(path: Path, ags_column: str | None):
+    try:
+        with path.open(encoding="utf-8") as fh:
+            document = json.load(fh)
+        features = document["features"]
+        properties = [f.get("properties") or {} for f in features]
+        columns = list(dict.fromkeys(k for p in properties[:1] for k in p))
+        column = ags_column or next((c for c in AGS_COLUMNS if c in columns), None)
+        if column is None or column not in columns:
+            return None, None, columns
+        keys = [p.get(column) for p in properties]
+        geometries = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+    except (OSError, ValueError, KeyError, TypeError, shapely.errors.GEOSException) as err:
+        raise DataError(path, f"unreadable GeoJSON: {err}") from err
+    # RFC 7946: GeoJSON is WGS84 (lon, lat).
+    x_y = shapely.get_coordinates(geometries)
+    x, y = to_metric(x_y[:, 1], x_y[:, 0])
+    return keys, shapely.set_coordinates(geometries, np.column_stack([x, y])), columns
+
+
+def _read_with_gdal(path: Path, ags_column: str | None):
+    import geopandas as gpd  # GDAL only for official boundary files
+
+    try:
+        frame = gpd.read_file(path)
+    except Exception as err:  # pyogrio raises several types for unreadable files
+        raise DataError(path, f"unreadable district area file: {err}") from err
+    column = ags_column or next((c for c in AGS_COLUMNS if c in frame.columns), None)
+    if column is None or column not in frame.columns:
+        return None, None, list(frame.columns)
+    if frame.crs is None:
+        raise DataError(path, "the file has no coordinate reference system")
+    frame = frame.to_crs(METRIC)
+    return list(frame[column]), frame.geometry.to_numpy(), list(frame.columns)

@@ -15,8 +15,9 @@ from gunicorn.glogging import Logger
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
-# The data (a few MB) is loaded by each worker; nothing is shared, so replicas scale freely.
-preload_app = False
+# The master loads the data once and forks the workers, which share its pages (copy-on-write):
+# start-up costs one load, whatever the number of workers. Nothing is shared at run time.
+preload_app = True
 timeout = 30
 graceful_timeout = 10
 accesslog = os.environ.get("LOCATOR_ACCESS_LOG", "-")
@@ -40,8 +41,10 @@ class PrivateLogger(Logger):
         return atoms
 
 
-def post_worker_init(worker) -> None:
-    """SIGHUP to a worker reloads its data in place (the old data serves if the new is bad)."""
-    state = worker.wsgi.extensions["locator"] if hasattr(worker.wsgi, "extensions") else None
-    if state is not None:
-        state.install_sighup()
+def on_reload(server) -> None:
+    """SIGHUP to the master: reload the data there, then gunicorn replaces the workers.
+
+    The new workers fork from the master, so they serve the new data; when the new files are
+    bad, LocatorState.reload() logs why and keeps the old data, which the new workers serve.
+    """
+    server.app.wsgi().extensions["locator"].reload()

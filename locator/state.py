@@ -1,8 +1,9 @@
 """The serving state: the current Locator and its pre-serialised offices, swapped atomically.
 
-Reloading (SIGHUP, or a data file's change when LOCATOR_RELOAD_CHECK_S > 0) builds a complete
-new Locator first and only then replaces the reference; a bad new file keeps the old data
-serving and logs why. Requests read ``state.current`` once, so each sees one consistent set.
+Reloading (SIGHUP to gunicorn's master, see gunicorn_conf.on_reload, or a data file's change
+when LOCATOR_RELOAD_CHECK_S > 0) builds a complete new Locator first and only then replaces the
+reference; a bad new file keeps the old data serving and logs why. Requests read
+``state.loaded`` once, so each sees one consistent set.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -97,11 +97,6 @@ class LocatorState:
         self._next_check = time.monotonic() + self.settings.reload_check_s
         if self._files_stamp() != self._stamp:
             self.reload()
-
-    def install_sighup(self) -> None:
-        """Reload on SIGHUP in this process (only possible from the main thread)."""
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGHUP, lambda *_: self.reload())
 
     def _files_stamp(self) -> tuple:
         s = self.settings
