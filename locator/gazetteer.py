@@ -2,8 +2,8 @@
 
 It follows geopy's contract (``geocode(query, *, exactly_one=True)`` returns ``None``, a
 ``Location`` or a list of them), so online geocoders plug in beside it without new code. Every
-``Location.raw`` says its ``precision`` ("postcode" or "place"; the offline data has no streets)
-and its ``source``.
+``Location.raw`` says its ``precision`` ("postcode" or "place"; the offline data has no streets),
+its ``source`` and which parts of the query it could not use (``unmatched``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
 from .errors import DataError
-from .textnorm import place_key, prefix_key
+from .textnorm import place_key, prefix_key, short_place_keys
 
 SOURCE = "offline"
 ATTRIBUTION = "Postleitzahlen: GeoNames (CC BY 4.0)"
@@ -29,10 +29,27 @@ POSTCODE_COLUMNS = (
     "postcode", "place", "state", "state_code", "district", "district_ags", "lat", "lon",
 )
 POSTCODE_RE = re.compile(r"^\d{5}$")
-_POSTCODE_IN_TEXT = re.compile(r"(?<!\d)(\d{5})(?!\d)")
+# "96450", "D-96450", "DE 96450", but not the 5 digits inside a longer number (a phone).
+_POSTCODE_IN_TEXT = re.compile(r"(?<![\d-])(?:\bDE?[- ]?)?(\d{5})(?!\d)", re.IGNORECASE)
+_POSTCODE_PREFIX = re.compile(r"^(?:D|DE)\s*-?\s*(?=\d)", re.IGNORECASE)
 _STREETISH = re.compile(
-    r"(\d|str\.?$|stra(ss|ß)e|weg\b|platz\b|gasse\b|allee\b|ring\b|damm\b|ufer\b)", re.IGNORECASE
+    r"(\d|\bstr\b\.?|stra(ss|ß)e\b|str\.|(weg|platz|gasse|allee|ring|damm|ufer)$)", re.IGNORECASE
 )
+# Parts of a free-text address that name the country or state, not the town.
+_NOT_A_TOWN = frozenset({"deutschland", "germany", "de", "d", "brd", "bayern", "bavaria"})
+
+
+@dataclass(frozen=True, slots=True)
+class AddressQuery:
+    """A query split into its parts; any of them may be empty. The postcode is as given,
+    without spaces or a "D-" prefix, so a malformed one can still be reported."""
+
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.street or self.postcode or self.city)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +109,8 @@ class Gazetteer(Geocoder):
             groups[(name, ags)].append((pc, float(lat), float(lon)))
             meta[(name, ags)] = (state_code, names.get(ags) or district or "")
         self._places: dict[str, list[Place]] = defaultdict(list)
+        # "Lindau (Bodensee)" is also found as "Lindau", "Mühldorf am Inn" as "Mühldorf".
+        self._short_places: dict[str, list[Place]] = defaultdict(list)
         by_postcode: dict[str, list[tuple[Place, float, float]]] = defaultdict(list)
         for (name, ags), points in groups.items():
             state_code, district_name = meta[(name, ags)]
@@ -105,9 +124,11 @@ class Gazetteer(Geocoder):
                 postcodes=tuple(sorted({p[0] for p in points})),
             )
             self._places[place_key(name)].append(place)
+            for key in short_place_keys(name):
+                self._short_places[key].append(place)
             for pc, lat, lon in points:
                 by_postcode[pc].append((place, lat, lon))
-        for candidates in self._places.values():
+        for candidates in (*self._places.values(), *self._short_places.values()):
             candidates.sort(key=_place_rank)
         self._postcodes = {}
         for pc, entries in by_postcode.items():
@@ -171,15 +192,22 @@ class Gazetteer(Geocoder):
         return self._postcodes.get(postcode)
 
     def places(self, name: str) -> list[Place]:
-        """Places whose normalised name matches; best first (Bavaria, then size)."""
+        """Places whose normalised name matches; best first (Bavaria, exact name, size)."""
         key = place_key(name)
-        if key in self._places:
-            return list(self._places[key])
+        exact = self._places.get(key, ())
+        short = self._short_places.get(key, ())
+        if exact or short:
+            if not short:
+                return list(exact)
+            ranked = [(_match_rank(p, True), p) for p in exact]
+            ranked += [(_match_rank(p, False), p) for p in short if p not in exact]
+            return [p for _, p in sorted(ranked, key=lambda rp: rp[0])]
         # "Weiden i.d.OPf." is "Weiden" in GeoNames: try shorter prefixes of the name, and let
         # the dropped words pick among same-named places by district ("Neustadt b. Coburg").
         tokens = key.split()
         for end in range(len(tokens) - 1, 0, -1):
-            candidates = self._places.get(" ".join(tokens[:end]))
+            head = " ".join(tokens[:end])
+            candidates = self._places.get(head) or self._short_places.get(head)
             if candidates:
                 hint = " ".join(tokens[end:])
                 matching = [c for c in candidates if hint in place_key(c.district_name)]
@@ -202,23 +230,36 @@ class Gazetteer(Geocoder):
     # --- geopy contract ------------------------------------------------------------------
 
     def geocode(self, query, *, exactly_one: bool = True, timeout=None, **_ignored):
-        """Postcode, place or address (str or dict with street/postcode/city) → Location(s)."""
-        postcode, city = _split_query(query)
+        """Postcode, place or address (str, or dict with street/postcode/city) → Location(s).
+
+        A known postcode wins; a city that names some of its places narrows it to their
+        points. A city the postcode does not serve, an unknown postcode or a street (the data
+        has none) is listed in ``raw["unmatched"]``. An unknown or malformed postcode falls
+        back to the city.
+        """
+        q = query if isinstance(query, AddressQuery) else parse_query(query)
+        unmatched = ["street"] if q.street else []
         results: list[Location] = []
-        if postcode:
-            entry = self._postcodes.get(postcode)
-            if entry is not None:
-                key = place_key(city) if city else None
-                # A city naming some of the postcode's places narrows it to their points.
+        entry = self._postcodes.get(q.postcode) if q.postcode else None
+        if entry is not None:
+            named = []
+            if q.city:
+                wanted = self.places(q.city)
                 named = [(p, pt) for p, pt in zip(entry.places, entry.points, strict=True)
-                         if place_key(p.name) == key]
-                if named and len(named) < len(entry.places):
-                    results = [_place_location(p, point=pt, postcode=postcode,
-                                               precision="postcode") for p, pt in named]
-                else:
-                    results = [_postcode_location(entry)]
-        elif city:
-            results = [_place_location(p) for p in self.places(city)]
+                         if p in wanted]
+                if not named:
+                    unmatched.append("city")
+            if named and len(named) < len(entry.places):
+                results = [_place_location(p, point=pt, postcode=entry.postcode,
+                                           precision="postcode", unmatched=unmatched)
+                           for p, pt in named]
+            else:
+                results = [_postcode_location(entry, unmatched)]
+        else:
+            if q.postcode:
+                unmatched.append("postcode")
+            if q.city:
+                results = [_place_location(p, unmatched=unmatched) for p in self.places(q.city)]
         if not results:
             return None
         return results[0] if exactly_one else results
@@ -231,27 +272,62 @@ def _place_rank(place: Place) -> tuple:
     return (not place.in_bavaria, -len(place.postcodes), place.name, place.district_ags)
 
 
-def _split_query(query) -> tuple[str | None, str | None]:
-    """(postcode, city) from a dict or free text such as "Lauterer Str. 60, 96450 Coburg"."""
+def _match_rank(place: Place, exact: bool) -> tuple:
+    return (not place.in_bavaria, not exact, -len(place.postcodes), place.name,
+            place.district_ags)
+
+
+def clean_postcode(text: str) -> str:
+    """"D-96450" or " 96 450 " → "96450"; anything else is returned stripped, for the caller
+    to reject with POSTCODE_RE."""
+    text = _POSTCODE_PREFIX.sub("", str(text).strip())
+    compact = text.replace(" ", "")
+    return compact if compact.isdigit() else text
+
+
+def parse_query(query) -> AddressQuery:
+    """Street, postcode and city from a dict (street/housenumber, postcode/postalcode,
+    city/town) or from free text such as "Lauterer Str. 60, 96450 Coburg"."""
+    if isinstance(query, AddressQuery):
+        return query
     if isinstance(query, Mapping):
-        postcode = str(query.get("postalcode") or query.get("postcode") or "").strip() or None
-        city = str(query.get("city") or "").strip() or None
-        return postcode, city
+        street = " ".join(str(query.get("street") or "").split())
+        number = str(query.get("housenumber") or query.get("house_number") or "").strip()
+        if number:
+            street = f"{street} {number}".strip()
+        postcode = clean_postcode(query.get("postalcode") or query.get("postcode") or "")
+        city = " ".join(str(query.get("city") or query.get("town") or "").split())
+        return AddressQuery(street, postcode, city)
     text = " ".join(str(query).split())
-    match = _POSTCODE_IN_TEXT.search(text)
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if match:
-        # The city follows the postcode in its comma-separated part: "96450 Coburg".
-        for part in parts:
-            if match.group(1) in part:
-                after = part.split(match.group(1), 1)[1].strip()
-                return match.group(1), after or None
-    # No postcode: the city is the last part that does not look like a street.
+    parts = [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
+    parts = [p for p in parts if p.lower().strip(".") not in _NOT_A_TOWN]
+    for i in range(len(parts) - 1, -1, -1):
+        match = _POSTCODE_IN_TEXT.search(parts[i])
+        if not match:
+            continue
+        before = parts[i][:match.start()].strip()
+        city = parts[i][match.end():].strip()  # "96450 Coburg"
+        if not city:  # "Coburg, 96450" or "Coburg 96450"
+            towns = [p for p in parts[i + 1:] + parts[:i][::-1] if not _STREETISH.search(p)]
+            if towns:
+                city = towns[0]
+            elif before and not _STREETISH.search(before):
+                city, before = before, ""
+        others = [p for j, p in enumerate(parts) if j != i and p != city]
+        street = before or next((p for p in others if _STREETISH.search(p)), "") or next(
+            iter(others), "")
+        return AddressQuery(street, match.group(1), city)
+    if len(parts) <= 1:
+        # One part without a postcode is a place name, even "Mering" (it ends like a street).
+        return AddressQuery("", "", parts[0] if parts else "")
     towns = [p for p in parts if not _STREETISH.search(p)]
-    return None, (towns[-1] if towns else None)
+    streets = [p for p in parts if _STREETISH.search(p)]
+    if not towns:
+        return AddressQuery(streets[0], "", streets[-1])
+    return AddressQuery(streets[0] if streets else "", "", towns[-1])
 
 
-def _postcode_location(entry: Postcode) -> Location:
+def _postcode_location(entry: Postcode, unmatched: list[str]) -> Location:
     first = entry.places[0]
     raw = {
         "precision": "postcode",
@@ -259,13 +335,16 @@ def _postcode_location(entry: Postcode) -> Location:
         "postcode": entry.postcode,
         "place": first.name,
         "district_ags": list(entry.district_ags),
+        "district_name": first.district_name,
         "in_bavaria": entry.in_bavaria,
+        "unmatched": list(unmatched),
     }
     return Location(entry.label, (entry.lat, entry.lon), raw)
 
 
 def _place_location(place: Place, *, point: tuple[float, float] | None = None,
-                    postcode: str | None = None, precision: str = "place") -> Location:
+                    postcode: str | None = None, precision: str = "place",
+                    unmatched: list[str] | None = None) -> Location:
     raw = {
         "precision": precision,
         "source": SOURCE,
@@ -274,6 +353,7 @@ def _place_location(place: Place, *, point: tuple[float, float] | None = None,
         "district_ags": [place.district_ags] if place.district_ags else [],
         "district_name": place.district_name,
         "in_bavaria": place.in_bavaria,
+        "unmatched": list(unmatched or ()),
     }
     label = f"{postcode} {place.name}" if postcode else place.name
     return Location(label, point or (place.lat, place.lon), raw)

@@ -1,4 +1,5 @@
-"""German place-name normalisation, so that "Würzburg", "wurzburg" and "WUERZBURG" meet."""
+"""German place-name and address normalisation, so that "Würzburg", "wurzburg" and "WUERZBURG"
+meet, and "Lauterer Str. 60" and "Lauterer Straße 60" are one address."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ _TOKEN_ALIASES = {
     "schw": "schwaben",
     "bay": "bayern",
 }
+# Tokens that join a town's name to its river or region: "Mühldorf am Inn" is also "Mühldorf".
+_CONNECTORS = frozenset({"a", "i", "b"})
+_PARENTHESES = re.compile(r"\s*\([^)]*\)")
+# "Biburg, Gemeinde Gars am Inn": GeoNames names a hamlet together with its municipality.
+_MUNICIPALITY_SUFFIX = re.compile(r",\s*(gemeinde|gem\.|markt|stadt)\b.*$", re.IGNORECASE)
+# "Hauptstr.", "Hauptstrasse", "Lauterer Str." → one spelling of the street word.
+_STREET_WORD = re.compile(r"(str|strasse)$")
+_HOUSE_NUMBER = re.compile(
+    r"^(?P<street>.*?\D)[\s,]*(?P<number>\d+\s*[a-zA-Z]?(?:\s*[-/]\s*\d+\s*[a-zA-Z]?)?)\s*$"
+)
 
 
 def fold(text: str) -> str:
@@ -50,3 +61,47 @@ def prefix_key(text: str) -> str:
         return ""
     head = [_TOKEN_ALIASES.get(tok, tok) for tok in tokens[:-1]]
     return " ".join([*head, tokens[-1]])
+
+
+def short_place_keys(name: str) -> list[str]:
+    """Shorter keys a place is also known by: "Lindau (Bodensee)" → "lindau",
+    "Mühldorf am Inn" → "muhldorf", "Biburg, Gemeinde Gars am Inn" → "biburg"."""
+    full = place_key(name)
+    keys = []
+    bare = _MUNICIPALITY_SUFFIX.sub("", _PARENTHESES.sub("", name)).strip()
+    if bare and place_key(bare) != full:
+        keys.append(place_key(bare))
+    tokens = (keys[-1] if keys else full).split()
+    for i, tok in enumerate(tokens[1:], start=1):
+        if tok in _CONNECTORS:
+            keys.append(" ".join(tokens[:i]))
+            break
+    return [k for k in dict.fromkeys(keys) if k and k != full]
+
+
+def street_key(street: str) -> str:
+    """Canonical key of a street with its number, spaces dropped: "Lauterer Str. 60" and
+    "Lauterer Straße 60" and "Lautererstrasse 60" all give "lautererstrasse60"."""
+    tokens = []
+    for tok in fold(street).split():
+        tok = _TOKEN_ALIASES.get(tok, tok) if tok == "st" else tok
+        tokens.append(_STREET_WORD.sub("strasse", tok) if not tok.isdigit() else tok)
+    return "".join(tokens)
+
+
+def split_house_number(street: str) -> tuple[str, str]:
+    """("Lauterer Str.", "60a") from "Lauterer Str. 60a"; ("Am Markt", "") without a number."""
+    text = " ".join(street.split())
+    match = _HOUSE_NUMBER.match(text)
+    if not match:
+        return text, ""
+    return match["street"].rstrip(" ,"), match["number"].replace(" ", "")
+
+
+def slug(text: str) -> str:
+    """ASCII id, German transliteration: "Landkreis Mühldorf a.Inn" → landkreis-muehldorf-a-inn."""
+    text = text.lower()
+    for umlaut, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, plain)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")

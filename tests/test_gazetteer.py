@@ -1,0 +1,194 @@
+"""The offline gazetteer as a geopy Geocoder: real German address forms over the embedded data."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from geopy.location import Location
+
+from locator.config import Settings
+from locator.districts import load_bavarian_districts
+from locator.gazetteer import AddressQuery, Gazetteer, Place, Postcode, clean_postcode, parse_query
+from locator.textnorm import place_key, short_place_keys, slug, split_house_number, street_key
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    settings = Settings.from_env({})
+    districts = load_bavarian_districts(settings.district_names_file)
+    return Gazetteer.from_file(settings.postcodes_file,
+                               district_names={a: d.name for a, d in districts.items()})
+
+
+@pytest.mark.parametrize(("query", "postcode", "place", "ags", "precision"), [
+    ("Lauterer Str. 60, 96450 Coburg", "96450", "Coburg", "09463", "postcode"),
+    ("Lauterer Straße 60, 96450 Coburg", "96450", "Coburg", "09463", "postcode"),
+    ("lauterer  str.60 ,96450   coburg ", "96450", "Coburg", "09463", "postcode"),
+    ("Lauterer Str. 60 96450 Coburg", "96450", "Coburg", "09463", "postcode"),
+    ("D-96450 Coburg", "96450", "Coburg", "09463", "postcode"),
+    ("Coburg, 96450", "96450", "Coburg", "09463", "postcode"),
+    ("96450", "96450", "Coburg", "09463", "postcode"),
+    ("96465 Neustadt b. Coburg", "96465", "Neustadt bei Coburg", "09473", "postcode"),
+    ("92637 Weiden i.d.OPf.", "92637", "Weiden", "09363", "postcode"),
+    ("88131 Lindau", "88131", "Lindau (Bodensee)", "09776", "postcode"),
+    ("Neustadt b. Coburg", None, "Neustadt bei Coburg", "09473", "place"),
+    ("Neustadt bei Coburg", None, "Neustadt bei Coburg", "09473", "place"),
+    ("Weiden i.d.OPf.", None, "Weiden", "09363", "place"),
+    ("Weiden in der Oberpfalz", None, "Weiden", "09363", "place"),
+    ("wurzburg", None, "Würzburg", "09663", "place"),
+    ("WUERZBURG", None, "Würzburg", "09663", "place"),
+    ("Mühldorf a.Inn", None, "Mühldorf am Inn", "09183", "place"),
+    ("Muehldorf am Inn", None, "Mühldorf am Inn", "09183", "place"),
+    ("St. Englmar", None, "Sankt Englmar", "09278", "place"),
+    ("Neumarkt i.d.OPf.", None, "Neumarkt in der Oberpfalz", "09373", "place"),
+    ("Lindau", None, "Lindau (Bodensee)", "09776", "place"),  # Bavaria's, not Saxony-Anhalt's
+    ("Hof", None, "Hof", "09464", "place"),
+    ("Mering", None, "Mering", "09771", "place"),  # ends like a street ("-ring"), is a town
+    ("Lauterer Str. 60, Coburg, Deutschland", None, "Coburg", "09463", "place"),
+    ({"street": "Lauterer Str. 60", "postcode": "96450", "city": "Coburg"},
+     "96450", "Coburg", "09463", "postcode"),
+    ({"street": "Lauterer Str.", "housenumber": "60", "postalcode": "96450"},
+     "96450", "Coburg", "09463", "postcode"),
+    ({"city": "Regensburg"}, None, "Regensburg", "09362", "place"),
+])
+def test_german_address_forms(gazetteer, query, postcode, place, ags, precision):
+    found = gazetteer.geocode(query)
+    assert isinstance(found, Location)
+    assert found.raw["postcode"] == postcode
+    assert found.raw["place"] == place
+    assert found.raw["district_ags"] == [ags]
+    assert found.raw["precision"] == precision
+    assert found.raw["source"] == "offline"
+    assert found.raw["in_bavaria"] is True
+
+
+def test_coordinates_are_the_postcode_point(gazetteer):
+    found = gazetteer.geocode("Lauterer Str. 60, 96450 Coburg")
+    assert (found.latitude, found.longitude) == pytest.approx((50.2594, 10.9638), abs=1e-4)
+
+
+@pytest.mark.parametrize(("query", "unmatched"), [
+    ("Lauterer Str. 60, 96450 Coburg", ["street"]),  # the offline data has no streets
+    ("96450 München", ["city"]),
+    ("99999 Coburg", ["postcode"]),
+    ("96450 Coburg", []),
+])
+def test_unmatched_parts_are_reported(gazetteer, query, unmatched):
+    assert gazetteer.geocode(query).raw["unmatched"] == unmatched
+
+
+def test_a_city_narrows_a_shared_postcode_to_its_point(gazetteer):
+    # 84032 serves Landshut (city) and Altdorf (Landkreis Landshut).
+    whole = gazetteer.geocode("84032")
+    altdorf = gazetteer.geocode("84032 Altdorf")
+    assert whole.raw["district_ags"] == ["09261", "09274"]
+    assert altdorf.raw["district_ags"] == ["09274"]
+    assert altdorf.raw["precision"] == "postcode"
+    assert (altdorf.latitude, altdorf.longitude) != (whole.latitude, whole.longitude)
+
+
+def test_exactly_one_false_lists_every_candidate(gazetteer):
+    found = gazetteer.geocode("Kirchdorf", exactly_one=False)
+    assert isinstance(found, list) and len(found) > 2
+    assert found[0].raw["in_bavaria"] is True
+    assert len({loc.raw["district_ags"][0] for loc in found if loc.raw["in_bavaria"]}) > 1
+
+
+@pytest.mark.parametrize("query", ["Atlantis", "00000", "", "   ", {"street": "Hauptstr. 1"}, {}])
+def test_nothing_found_is_none(gazetteer, query):
+    assert gazetteer.geocode(query) is None
+    assert gazetteer.geocode(query, exactly_one=False) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Lauterer Str. 60, 96450 Coburg", AddressQuery("Lauterer Str. 60", "96450", "Coburg")),
+    ("96450 Coburg, Lauterer Str. 60", AddressQuery("Lauterer Str. 60", "96450", "Coburg")),
+    ("Coburg 96450", AddressQuery("", "96450", "Coburg")),
+    ("Am Markt, 96450 Coburg", AddressQuery("Am Markt", "96450", "Coburg")),
+    ("Tel. 09561-89123, 96450 Coburg", AddressQuery("Tel. 09561-89123", "96450", "Coburg")),
+    ("Neustadt b. Coburg", AddressQuery("", "", "Neustadt b. Coburg")),
+    ("Am Markt 1, Coburg", AddressQuery("Am Markt 1", "", "Coburg")),
+    ({"street": " Lauterer  Str. ", "house_number": "60", "postcode": "D-96450"},
+     AddressQuery("Lauterer Str. 60", "96450", "")),
+])
+def test_parse_query(text, expected):
+    assert parse_query(text) == expected
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("96450", "96450"), (" 96 450 ", "96450"), ("D-96450", "96450"), ("DE 96450", "96450"),
+    ("9645", "9645"), ("96450 Coburg", "96450 Coburg"),
+])
+def test_clean_postcode(given, expected):
+    assert clean_postcode(given) == expected
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Lauterer Str. 60", "Lauterer Straße 60"),
+    ("Lauterer Str. 60", "lautererstrasse 60"),
+    ("Hauptstr. 1", "Hauptstraße 1"),
+    ("St.-Anna-Platz 2", "Sankt-Anna-Platz 2"),
+])
+def test_street_keys_meet(a, b):
+    assert street_key(a) == street_key(b)
+
+
+def test_street_keys_keep_numbers_apart():
+    assert street_key("Hauptstr. 1") != street_key("Hauptstr. 11")
+
+
+@pytest.mark.parametrize(("street", "expected"), [
+    ("Lauterer Str. 60", ("Lauterer Str.", "60")),
+    ("Lauterer Str. 60a", ("Lauterer Str.", "60a")),
+    ("Bahnhofstraße 12 - 14", ("Bahnhofstraße", "12-14")),
+    ("Am Markt", ("Am Markt", "")),
+])
+def test_split_house_number(street, expected):
+    assert split_house_number(street) == expected
+
+
+@pytest.mark.parametrize(("name", "keys"), [
+    ("Lindau (Bodensee)", ["lindau"]),
+    ("Mühldorf am Inn", ["muhldorf"]),
+    ("Biburg, Gemeinde Gars am Inn", ["biburg"]),
+    ("Coburg", []),
+])
+def test_short_place_keys(name, keys):
+    assert short_place_keys(name) == keys
+
+
+def test_place_keys_unify_abbreviations():
+    assert place_key("Neustadt b. Coburg") == place_key("Neustadt bei Coburg")
+    assert place_key("Weiden i.d.OPf.") == place_key("Weiden in der Oberpfalz")
+    assert place_key("Straße") == place_key("STRASSE")
+
+
+def test_slug():
+    assert slug("KoKi – Netzwerk frühe Kindheit, Landkreis Mühldorf a.Inn") == (
+        "koki-netzwerk-fruehe-kindheit-landkreis-muehldorf-a-inn")
+
+
+def test_public_api_kept(gazetteer):
+    assert isinstance(gazetteer.postcode("96450"), Postcode)
+    assert all(isinstance(p, Place) for p in gazetteer.places("Coburg"))
+    assert gazetteer.district_names()["09463"] == "Stadt Coburg"
+    suggestions = gazetteer.suggest("Cob")
+    assert suggestions and suggestions[0].name == "Coburg"
+    with pytest.raises(NotImplementedError):
+        gazetteer.reverse("50.26, 10.96")
+
+
+@pytest.mark.parametrize("call", [
+    lambda g: g.geocode("Lauterer Str. 60, 96450 Coburg"),
+    lambda g: g.geocode("Neustadt b. Coburg"),
+    lambda g: g.suggest("Würz"),
+])
+def test_request_path_stays_fast(gazetteer, call):
+    call(gazetteer)
+    n = 2000
+    start = time.perf_counter()
+    for _ in range(n):
+        call(gazetteer)
+    per_call_us = (time.perf_counter() - start) / n * 1e6
+    assert per_call_us < 200, f"{per_call_us:.0f} µs per call"  # ~20-30 µs here; CI slack
