@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .errors import ConfigError
@@ -27,6 +27,7 @@ DEFAULTS: dict[str, object] = {
     "RELOAD_CHECK_S": 0,  # > 0: check the data files for changes this often and reload
     "GEOCODER": "offline",
     "GEOCODER_URL": "",
+    "GEOCODER_API_KEY": "",  # for services that need one (opencage, here, ...); never logged
     "GEOCODER_USER_AGENT": "koki-locator/0.1 (bulk geocoding for the Bavarian KoKi network)",
     "GEOCODER_TIMEOUT_S": 10.0,
     "GEOCODER_MIN_DELAY_S": 1.0,
@@ -49,6 +50,7 @@ class Settings:
     reload_check_s: float
     geocoder: str
     geocoder_url: str
+    geocoder_api_key: str = field(repr=False)
     geocoder_user_agent: str
     geocoder_timeout_s: float
     geocoder_min_delay_s: float
@@ -93,6 +95,7 @@ class Settings:
             reload_check_s=_number(merged, "RELOAD_CHECK_S", minimum=0),
             geocoder=str(merged["GEOCODER"]).strip().lower() or "offline",
             geocoder_url=str(merged["GEOCODER_URL"]),
+            geocoder_api_key=str(merged["GEOCODER_API_KEY"]),
             geocoder_user_agent=str(merged["GEOCODER_USER_AGENT"]),
             geocoder_timeout_s=_number(merged, "GEOCODER_TIMEOUT_S", minimum=0.1),
             geocoder_min_delay_s=_number(merged, "GEOCODER_MIN_DELAY_S", minimum=0),
