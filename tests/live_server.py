@@ -89,7 +89,7 @@ class LiveServer:
         """Start gunicorn and wait for the first answered /healthz (``startup_s``)."""
         command = [self.gunicorn, "--config", "python:locator.gunicorn_conf",
                    "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                   *self.args, APP]
+                   *_no_control_socket(), *self.args, APP]
         started = time.perf_counter()
         with self.error_log_file.open("ab") as err:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env,
@@ -181,6 +181,17 @@ class LiveServer:
             return response.status, dict(response.getheaders()), response.read()
         finally:
             conn.close()
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn >= 27 opens a control socket at one fixed path per user: servers started side
+    by side (tests, benchmarks, a developer's own) would take it from each other."""
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:
+        return []
+    names = {setting.name for setting in KNOWN_SETTINGS}
+    return ["--no-control-socket"] if "control_socket_disable" in names else []
 
 
 def _read(path: Path) -> str:
