@@ -1,12 +1,225 @@
-"""The map widget's page and static files (built out in the widget issue)."""
+"""The map widget: its page, the server-rendered office list, /embed.js and self-hosted assets.
+
+Everything here works under a strict Content-Security-Policy (no inline script or style) and
+sets no cookies. Leaflet and Leaflet.markercluster come from their XStatic packages and are
+served by this blueprint; the only third-party requests a page makes are for map tiles.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
-bp = Blueprint("widget", __name__)
+import xstatic.pkg.leaflet as xs_leaflet
+import xstatic.pkg.leaflet_markercluster as xs_cluster
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from markupsafe import Markup
 
+from .errors import ConfigError
+from .textnorm import fold
+
+bp = Blueprint("widget", __name__, static_folder="static", static_url_path="/widget/static")
+
+LANGS = {"de": "de-DE", "en": "en-GB"}
+RADII_KM = (5, 10, 25, 50, 100)
+DEFAULT_RADIUS_KM = 25
+NEAREST_LIMIT = 5
+# The seven Regierungsbezirke in their official order (by their AGS digit 1–7).
+REGIERUNGSBEZIRKE = ("Oberbayern", "Niederbayern", "Oberpfalz", "Oberfranken", "Mittelfranken",
+                     "Unterfranken", "Schwaben")
+# Initial map view: Bavaria's bounding box ([south, west], [north, east]).
+BAVARIA_BOUNDS = ((47.27, 8.97), (50.57, 13.84))
+VENDOR = {"leaflet": xs_leaflet, "leaflet.markercluster": xs_cluster}
+PAGE_MAX_AGE_S = 300
+_DISTRICT_PREFIX = re.compile(r"^(Landkreis|Stadt|Landeshauptstadt|Große Kreisstadt)\s+")
+_ANCESTOR = re.compile(r"^(\*|'self'|'none'|https?://(\*\.)?[a-z0-9.-]+(:\d+)?|https?:)$",
+                       re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WidgetConfig:
+    """Per-app widget settings, fixed at start-up: messages, CSP and asset version."""
+
+    messages: dict[str, dict[str, str]]
+    csp: str
+    asset_version: str
+
+
+@bp.record_once
+def _configure(state: BlueprintSetupState) -> None:
+    app = state.app
+    settings = app.extensions["settings"]
+    static = Path(bp.static_folder or "")
+    messages = {lang: json.loads((static / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+                for lang in LANGS}
+    ancestors = frame_ancestors(str(app.config.get("FRAME_ANCESTORS") or "*"))
+    digest = hashlib.sha256()
+    for path in sorted(static.rglob("*")):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    app.extensions["widget"] = WidgetConfig(
+        messages=messages, csp=content_security_policy(settings.tile_url, ancestors),
+        asset_version=digest.hexdigest()[:10],
+    )
+
+
+def frame_ancestors(value: str) -> str:
+    """Validated CSP frame-ancestors sources from LOCATOR_FRAME_ANCESTORS (space or comma list)."""
+    sources = [s for s in re.split(r"[\s,]+", value.strip()) if s]
+    bad = [s for s in sources if not _ANCESTOR.match(s)]
+    if not sources or bad:
+        raise ConfigError(f"LOCATOR_FRAME_ANCESTORS: {' '.join(bad) or value!r} is not a list "
+                          "of origins like https://www.example.org, or *, 'self', 'none'")
+    return " ".join(sources)
+
+
+def tile_source(tile_url: str) -> str:
+    """The CSP source of a tile URL template: its scheme and host, {s} as a wildcard label."""
+    parts = urlsplit(tile_url)
+    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
+    if not parts.scheme or not host:
+        return "'self'"  # a relative tile URL: served by this service
+    if "*" in host.lstrip("*."):
+        return f"{parts.scheme}:"  # a template CSP cannot express: allow the scheme only
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(tile_url: str, ancestors: str) -> str:
+    return "; ".join((
+        "default-src 'self'", "script-src 'self'", "style-src 'self'",
+        f"img-src 'self' data: {tile_source(tile_url)}", "connect-src 'self'",
+        "font-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'",
+        f"frame-ancestors {ancestors}",
+    ))
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = current_app.extensions["widget"].csp
+        # The page may ask for the position only for itself (and when embedded, only if the
+        # embedding page allows it with <iframe allow="geolocation">).
+        response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+        response.cache_control.public = True
+        response.cache_control.max_age = PAGE_MAX_AGE_S
+    return response
+
+
+# --- page context ------------------------------------------------------------------------------
+
+def _lang() -> str:
+    lang = request.args.get("lang", "de")
+    return lang if lang in LANGS else "de"
+
+
+def _messages(lang: str) -> dict[str, str]:
+    return current_app.extensions["widget"].messages[lang]
+
+
+def _fmt(template: str, **values: object) -> str:
+    return template.format(**values)
+
+
+def office_regions() -> list[tuple[str, list[dict]]]:
+    """Every office as a dict (None for unknown fields), grouped by Regierungsbezirk."""
+    offices = current_app.extensions["locator"].current.offices
+    columns = ("id", "name", "district_name", "district_type", "regierungsbezirk", "street",
+               "postcode", "city", "phone", "email", "website", "lat", "lon",
+               "location_precision")
+    rows = [{c: (getattr(o, c) if getattr(o, c) != "" else None) for c in columns}
+            for o in offices.itertuples()]
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["regierungsbezirk"], []).append(row)
+    order = {name: i for i, name in enumerate(REGIERUNGSBEZIRKE)}
+    return [(region, sorted(grouped[region], key=_district_sort_key))
+            for region in sorted(grouped, key=lambda r: (order.get(r, len(order)), r))]
+
+
+def _district_sort_key(office: dict) -> tuple[str, str]:
+    name = office["district_name"] or office["name"]
+    return fold(_DISTRICT_PREFIX.sub("", name)), fold(name)
+
+
+def _asset(filename: str) -> str:
+    return url_for("widget.static", filename=filename,
+                   v=current_app.extensions["widget"].asset_version)
+
+
+def _vendor(lib: str, filename: str) -> str:
+    return url_for("widget.vendor", lib=lib, filename=filename, v=VENDOR[lib].VERSION)
+
+
+def _context(lang: str) -> dict:
+    t = _messages(lang)
+    settings = current_app.extensions["settings"]
+    other = t["lang_switch_lang"]
+    embed = request.args.get("embed") == "1"
+    regions = office_regions()
+    return {
+        "lang": lang, "t": t, "embed": embed, "regions": regions,
+        "office_total": sum(len(offices) for _, offices in regions),
+        "fmt": _fmt, "asset": _asset, "vendor": _vendor,
+        "tile_attribution": Markup(settings.tile_attribution),  # trusted operator config
+        "postcode_attribution": Markup(t["attribution_postcodes"]),
+        "lang_args": {} if lang == "de" else {"lang": lang},
+        "other_lang_args": {**({} if other == "de" else {"lang": other}),
+                            **({"embed": "1"} if embed else {})},
+    }
+
+
+# --- routes ------------------------------------------------------------------------------------
 
 @bp.get("/")
 def index() -> str:
-    return "<!doctype html><title>KoKi</title><p>KoKi – Netzwerk frühe Kindheit</p>"
+    lang = _lang()
+    context = _context(lang)
+    t = context["t"]
+    config = {
+        "lang": lang, "locale": LANGS[lang],
+        "api": url_for("api.offices").rsplit("/", 1)[0],
+        "tiles": {"url": current_app.extensions["settings"].tile_url,
+                  "attribution": current_app.extensions["settings"].tile_attribution},
+        "postcode_attribution": t["attribution_postcodes_short"],
+        "bounds": BAVARIA_BOUNDS, "nearest_limit": NEAREST_LIMIT,
+        "messages": t,
+    }
+    return render_template("widget.html", config=config, radii=RADII_KM,
+                           default_radius=DEFAULT_RADIUS_KM, **context)
+
+
+@bp.get("/liste")
+def office_list() -> str:
+    return render_template("list.html", standalone=True, **_context(_lang()))
+
+
+@bp.get("/embed.js")
+def embed_js() -> Response:
+    response = send_from_directory(bp.static_folder or "", "embed.js", max_age=3600,
+                                   mimetype="text/javascript")
+    # Any site may load this script; it only inserts an <iframe> pointing back here.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.get("/vendor/<lib>/<path:filename>")
+def vendor(lib: str, filename: str) -> Response:
+    package = VENDOR.get(lib)
+    if package is None:
+        abort(404)
+    # send_from_directory refuses paths that leave BASE_DIR.
+    return send_from_directory(package.BASE_DIR, filename, max_age=86400)
