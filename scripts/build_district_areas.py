@@ -330,7 +330,7 @@ def to_wgs84(geom: shapely.Geometry, x0: float, y0: float) -> shapely.Geometry:
 def area_names(points: pd.DataFrame) -> dict[str, str]:
     """Most frequent GeoNames district name per AGS; German country names abroad."""
     names = dict(NEIGHBOURS)
-    german = points[points["district"] != ""]
+    german = points[points["label"].str.isdigit() & (points["district"] != "")]
     for label, group in german.groupby("label"):
         names[label] = Counter(group["district"]).most_common(1)[0][0]
     return names
