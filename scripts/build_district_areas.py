@@ -241,7 +241,8 @@ def label_raster(points: pd.DataFrame, codes: np.ndarray) -> tuple[np.ndarray, f
             near_by.query(centres, distance_upper_bound=BAVARIA_MARGIN_M)[0] < np.inf
         )
         out = np.full(len(centres), OUTSIDE, dtype=np.int32)
-        out[inside] = classify(tree, codes, centres[inside])
+        if inside.any():
+            out[inside] = classify(tree, codes, centres[inside])
         return out
 
     cols, rows = np.meshgrid(np.arange(ncol), np.arange(nrow))
@@ -249,12 +250,20 @@ def label_raster(points: pd.DataFrame, codes: np.ndarray) -> tuple[np.ndarray, f
         [x0 + (cols.ravel() + 0.5) * COARSE_M, y0 + (rows.ravel() + 0.5) * COARSE_M]
     )
     coarse = label_at(centres).reshape(nrow, ncol)
-    # Refine where a label changes within a cell's 3x3 neighbourhood (two cells wide).
+    # Refine where a label changes within two cells (a 5x5 neighbourhood) ...
     padded = np.pad(coarse, 2, mode="edge")
     mixed = np.zeros_like(coarse, dtype=bool)
     for dr in range(5):
         for dc in range(5):
             mixed |= padded[dr : dr + nrow, dc : dc + ncol] != coarse
+    # ... and around places whose label no coarse cell centre caught (areas under 1 km across).
+    col, row = ((xy - (x0, y0)) // COARSE_M).astype(int).T
+    seen = (col >= 0) & (col < ncol) & (row >= 0) & (row < nrow)
+    col, row, own = col[seen], row[seen], codes[seen]
+    missed = (coarse[row, col] != own) & (coarse[row, col] != OUTSIDE)
+    seeds = np.zeros_like(mixed)
+    seeds[row[missed], col[missed]] = True
+    mixed |= ndimage.binary_dilation(seeds)
     factor = int(round(COARSE_M / FINE_M))
     grid = np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)
     fine_mask = np.repeat(np.repeat(mixed, factor, axis=0), factor, axis=1)
