@@ -93,6 +93,34 @@ class Postcode:
         return f"{self.postcode} {names[0]}" + (" u. a." if len(names) > 1 else "")
 
 
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One answer of the gazetteer; ``location()`` makes it a geopy Location."""
+
+    label: str
+    lat: float
+    lon: float
+    precision: str  # "postcode" or "place"
+    postcode: str | None
+    place: Place  # the postcode's first place, or the place found by name
+    district_ags: tuple[str, ...]
+    in_bavaria: bool
+    unmatched: tuple[str, ...]  # query parts the answer does not reflect
+
+    def location(self) -> Location:
+        raw = {
+            "precision": self.precision,
+            "source": SOURCE,
+            "postcode": self.postcode,
+            "place": self.place.name,
+            "district_ags": list(self.district_ags),
+            "district_name": self.place.district_name,
+            "in_bavaria": self.in_bavaria,
+            "unmatched": list(self.unmatched),
+        }
+        return Location(self.label, (self.lat, self.lon), raw)
+
+
 class Gazetteer(Geocoder):
     """geopy Geocoder answering from the embedded GeoNames postcode data, without network."""
 
@@ -187,6 +215,11 @@ class Gazetteer(Geocoder):
         """{AGS: name} of every district in the data; official names where they were given."""
         return dict(self._district_names)
 
+    def counts(self) -> dict[str, int]:
+        """How many postcodes and named places the data holds."""
+        return {"postcodes": len(self._postcodes),
+                "places": sum(len(p) for p in self._places.values())}
+
     def postcode(self, postcode: str) -> Postcode | None:
         """The postcode's entry, or None when the data does not know it."""
         return self._postcodes.get(postcode)
@@ -237,32 +270,38 @@ class Gazetteer(Geocoder):
         has none) is listed in ``raw["unmatched"]``. An unknown or malformed postcode falls
         back to the city.
         """
+        found = self.match(query)
+        if not found:
+            return None
+        if exactly_one:
+            return found[0].location()
+        return [m.location() for m in found]
+
+    def match(self, query) -> list[Match]:
+        """The answers of ``geocode`` before they become geopy Locations, best first."""
         q = query if isinstance(query, AddressQuery) else parse_query(query)
-        unmatched = ["street"] if q.street else []
-        results: list[Location] = []
+        unmatched = ("street",) if q.street else ()
         entry = self._postcodes.get(q.postcode) if q.postcode else None
         if entry is not None:
-            named = []
             if q.city:
-                wanted = self.places(q.city)
+                wanted = {id(p) for p in self.places(q.city)}
                 named = [(p, pt) for p, pt in zip(entry.places, entry.points, strict=True)
-                         if p in wanted]
+                         if id(p) in wanted]
                 if not named:
-                    unmatched.append("city")
-            if named and len(named) < len(entry.places):
-                results = [_place_location(p, point=pt, postcode=entry.postcode,
-                                           precision="postcode", unmatched=unmatched)
-                           for p, pt in named]
-            else:
-                results = [_postcode_location(entry, unmatched)]
-        else:
-            if q.postcode:
-                unmatched.append("postcode")
-            if q.city:
-                results = [_place_location(p, unmatched=unmatched) for p in self.places(q.city)]
-        if not results:
-            return None
-        return results[0] if exactly_one else results
+                    unmatched += ("city",)
+                elif len(named) < len(entry.places):
+                    return [Match(f"{entry.postcode} {p.name}", pt[0], pt[1], "postcode",
+                                  entry.postcode, p, (p.district_ags,) if p.district_ags else (),
+                                  p.in_bavaria, unmatched) for p, pt in named]
+            return [Match(entry.label, entry.lat, entry.lon, "postcode", entry.postcode,
+                          entry.places[0], entry.district_ags, entry.in_bavaria, unmatched)]
+        if q.postcode:
+            unmatched += ("postcode",)
+        if not q.city:
+            return []
+        return [Match(p.name, p.lat, p.lon, "place", None, p,
+                      (p.district_ags,) if p.district_ags else (), p.in_bavaria, unmatched)
+                for p in self.places(q.city)]
 
     def reverse(self, query, *, exactly_one: bool = True, timeout=None, **_ignored):
         raise NotImplementedError("the offline gazetteer does not reverse-geocode")
@@ -325,35 +364,3 @@ def parse_query(query) -> AddressQuery:
     if not towns:
         return AddressQuery(streets[0], "", streets[-1])
     return AddressQuery(streets[0] if streets else "", "", towns[-1])
-
-
-def _postcode_location(entry: Postcode, unmatched: list[str]) -> Location:
-    first = entry.places[0]
-    raw = {
-        "precision": "postcode",
-        "source": SOURCE,
-        "postcode": entry.postcode,
-        "place": first.name,
-        "district_ags": list(entry.district_ags),
-        "district_name": first.district_name,
-        "in_bavaria": entry.in_bavaria,
-        "unmatched": list(unmatched),
-    }
-    return Location(entry.label, (entry.lat, entry.lon), raw)
-
-
-def _place_location(place: Place, *, point: tuple[float, float] | None = None,
-                    postcode: str | None = None, precision: str = "place",
-                    unmatched: list[str] | None = None) -> Location:
-    raw = {
-        "precision": precision,
-        "source": SOURCE,
-        "postcode": postcode,
-        "place": place.name,
-        "district_ags": [place.district_ags] if place.district_ags else [],
-        "district_name": place.district_name,
-        "in_bavaria": place.in_bavaria,
-        "unmatched": list(unmatched or ()),
-    }
-    label = f"{postcode} {place.name}" if postcode else place.name
-    return Location(label, point or (place.lat, place.lon), raw)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_COMBINING = re.compile("[\u0300-\u036f]")
 # Umlauts written as two letters ("Wuerzburg") and without dots ("Wurzburg") must both match
 # "Würzburg": fold ä/ae → a, ö/oe → o, ü/ue → u on both sides of every comparison. The rare
 # real "ue"/"oe" in a name (Itzehoe) folds the same way in the index and the query.
@@ -43,9 +44,9 @@ _HOUSE_NUMBER = re.compile(
 def fold(text: str) -> str:
     """Lower case, no accents, ß → ss, umlaut digraphs folded, punctuation → single spaces."""
     text = text.replace("ß", "ss").replace("ẞ", "ss")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = _NON_ALNUM.sub(" ", text)
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    text = _NON_ALNUM.sub(" ", text.lower())
     return _DIGRAPHS.sub(r"\1", text).strip()
 
 
