@@ -127,10 +127,12 @@ def test_responsible_office_is_reported_even_when_not_among_the_nearest(client):
 
 
 def test_within_by_coordinates_and_empty_result(client):
-    # Zugspitze: no office within 5 km.
-    body = client.get("/api/v1/offices/within?lat=47.4211&lon=10.9853&radius_km=5").get_json()
+    # Walchensee, Landkreis Bad Tölz-Wolfratshausen: no office within 5 km.
+    body = client.get("/api/v1/offices/within?lat=47.5906&lon=11.3361&radius_km=5").get_json()
     assert body["features"] == []
     assert body["responsible"]["in_bavaria"] is True
+    assert [f["id"] for f in body["responsible"]["offices"]["features"]] == [
+        "landkreis-bad-toelz-wolfratshausen"]
 
 
 def test_point_outside_bavaria_is_answered_and_flagged(client):
