@@ -18,7 +18,11 @@ PROGRESS_MIN_ONLINE_RECORDS = 30
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    # Unknown options of `serve` go to gunicorn (--workers 4); elsewhere they are mistakes.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "serve":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.run(args)
     except LocatorError as err:
@@ -32,9 +36,10 @@ def _parser() -> argparse.ArgumentParser:
                                     "office lists. Settings come from LOCATOR_* variables.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve the API with gunicorn on $HOST:$PORT")
-    serve.add_argument("gunicorn_args", nargs=argparse.REMAINDER,
-                       help="extra gunicorn arguments, e.g. --workers 4")
+    serve = commands.add_parser(
+        "serve", help="serve the API with gunicorn on $HOST:$PORT",
+        description="Serve the API with gunicorn on $HOST:$PORT (default 127.0.0.1:8000); "
+                    "further arguments go to gunicorn, e.g. --workers 4.")
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check", help="load and validate every data file")
@@ -59,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args) -> int:
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
-    extra = [a for a in args.gunicorn_args if a != "--"]
+    extra = [a for a in args.extra if a != "--"]
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:locator.gunicorn_conf",
             "--bind", f"{host}:{port}", *extra, "locator:create_app()"]
     os.execv(sys.executable, argv)
