@@ -10,15 +10,24 @@ from the postcode) — failed records get no coordinates, never a guess.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import fcntl
 import gc
 import io
 import json
+import os
+import tempfile
+import time
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
 
 from .crs import geodesic_km
 from .districts import DistrictAreas, is_bavarian
@@ -32,12 +41,14 @@ from .gazetteer import (
     parse_query,
 )
 from .geocoding import OnlineGeocoder
+from .offices import OFFICE_COLUMNS, PRECISIONS, read_offices
+from .offices import _check_row as check_office_row  # the office data's own row checks
+from .service import Locator
 from .storage import write_atomically
-from .textnorm import fold
+from .textnorm import fold, place_key, short_place_keys, slug, street_key
 
 ADDED_COLUMNS = ("lat", "lon", "precision", "district_ags", "status", "message")
 STATUSES = ("ok", "not_found", "invalid", "conflict")
-PRECISIONS = ("address", "street", "postcode", "place")
 # A city the postcode does not list is accepted within this distance of the postcode's point
 # (GeoNames lists the main places of a postcode, not every Ortsteil); beyond it, a conflict.
 CITY_TOLERANCE_KM = 10.0
@@ -200,11 +211,6 @@ def _header(path: Path, cells: list, line: int) -> list[str]:
 
 
 def _read_xlsx(path: Path) -> Sheet:
-    import zipfile
-
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError as err:
@@ -581,14 +587,10 @@ def _where(row: Mapping[str, str]) -> str:
     return ", ".join(p for p in (row.get("street"), place) if p) or "?"
 
 
-def merge_offices(results: list[dict], sheet: Sheet, locator, *, offices_file: Path,
+def merge_offices(results: list[dict], sheet: Sheet, locator: Locator, *, offices_file: Path,
                   dry_run: bool = False, today: str | None = None) -> MergeReport:
     """Add the ``ok`` records to the office data (or move offices already there), validated
     like a start-up load, written atomically with a .bak of the previous version."""
-    import datetime as dt
-
-    from .offices import OFFICE_COLUMNS
-
     path = Path(offices_file)
     today = today or dt.date.today().isoformat()
     with _DirectoryLock(path.parent):
@@ -607,11 +609,8 @@ def merge_offices(results: list[dict], sheet: Sheet, locator, *, offices_file: P
     return report
 
 
-def _plan(results, sheet: Sheet, existing: list[dict], locator, *, path: Path,
+def _plan(results, sheet: Sheet, existing: list[dict], locator: Locator, *, path: Path,
           today: str) -> MergeReport:
-    from .offices import PRECISIONS as OFFICE_PRECISIONS
-    from .textnorm import place_key, slug, street_key
-
     def address_key(row: Mapping[str, str]) -> str:
         return f"{street_key(row.get('street', ''))}|{row.get('postcode', '')}|" \
                f"{place_key(row.get('city', ''))}"
@@ -665,8 +664,8 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator, *, path: Path,
                 report.duplicates.append(f"{where} ({name}): already in the office data as "
                                          f"{before['id']}")
                 continue
-            if (OFFICE_PRECISIONS.index(office["location_precision"])
-                    > OFFICE_PRECISIONS.index(before.get("location_precision") or "place")):
+            if (PRECISIONS.index(office["location_precision"])
+                    > PRECISIONS.index(before.get("location_precision") or "place")):
                 report.skipped.append(f"{where} ({name}): {before['id']} is located more "
                                       f"precisely already ({before['location_precision']})")
                 continue
@@ -694,11 +693,10 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator, *, path: Path,
     return report
 
 
-def _office_district(text: str, location_ags: list[str], locator) -> tuple[str, str | None]:
+def _office_district(text: str, location_ags: list[str],
+                     locator: Locator) -> tuple[str, str | None]:
     """(AGS, None) from the record's Landkreis/Jugendamt cell, else from its location;
     ("", why) when neither names exactly one Bavarian district."""
-    from .textnorm import place_key, short_place_keys
-
     bavarian = [a for a in location_ags if is_bavarian(a)]
     if not text:
         if len(bavarian) == 1:
@@ -727,12 +725,10 @@ def _office_district(text: str, location_ags: list[str], locator) -> tuple[str, 
     return "", f"{text!r} may be {' or '.join(matches)}: write 'Stadt …' or 'Landkreis …'"
 
 
-def _check_office(path: Path, line: int, office: dict, locator) -> str | None:
+def _check_office(path: Path, line: int, office: dict, locator: Locator) -> str | None:
     """Why this office would fail the office data's checks, or None."""
-    from .offices import _check_row
-
     try:
-        clean = _check_row(path, line, office, locator.districts)
+        clean = check_office_row(path, line, office, locator.districts)
     except DataError as err:
         return str(err).split(": ", 1)[-1] if err.field is None else (
             f"{err.field}: {str(err).split(': ', 1)[-1]}")
@@ -741,13 +737,8 @@ def _check_office(path: Path, line: int, office: dict, locator) -> str | None:
     return None
 
 
-def _validate(report: MergeReport, locator) -> None:
+def _validate(report: MergeReport, locator: Locator) -> None:
     """The merged table must load exactly as the service will load it."""
-    import tempfile
-
-    from .offices import read_offices
-    from .service import Locator
-
     with tempfile.TemporaryDirectory() as tmp:
         candidate = Path(tmp) / report.path.name
         with candidate.open("w", encoding="utf-8", newline="") as fh:
@@ -779,9 +770,6 @@ def _read_office_rows(path: Path) -> tuple[list[str], list[dict]]:
 
 def _write_offices(fh, header: list[str], rows: list[dict], *,
                    delay_s: float | None = None) -> None:
-    import os
-    import time
-
     if delay_s is None:
         delay_s = float(os.environ.get(TEST_ROW_DELAY_ENV) or 0)
     writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n", extrasaction="ignore")
@@ -806,8 +794,6 @@ def _website(text: str) -> str:
 
 def _remove_stale_temp_files(path: Path) -> None:
     """Temp files a killed merge left behind (the data file itself is never partial)."""
-    import time
-
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         try:
             if time.time() - stale.stat().st_mtime > 60:
@@ -823,10 +809,6 @@ class _DirectoryLock:
         self.directory = directory
 
     def __enter__(self) -> _DirectoryLock:
-        import fcntl
-        import os
-        import time
-
         self._fd = os.open(self.directory, os.O_RDONLY)
         deadline = time.monotonic() + _LOCK_TIMEOUT_S
         while True:
@@ -841,6 +823,4 @@ class _DirectoryLock:
                 time.sleep(0.1)
 
     def __exit__(self, *exc) -> None:
-        import os
-
         os.close(self._fd)  # closing releases the flock
