@@ -102,8 +102,13 @@ def _geocode(args) -> int:
     settings = Settings.from_env()
     name = (args.geocoder or settings.geocoder).strip().lower()
     sheet = read_sheet(args.input)
+    # Checked before geocoding: an online run takes hours, a typo must not waste them.
     if args.output.suffix.lower() not in (".csv", ".geojson", ".json"):
         print(f"error: {args.output}: the output must end in .csv or .geojson", file=sys.stderr)
+        return EXIT_ERROR
+    folder = args.output.resolve().parent
+    if not (folder.is_dir() and os.access(folder, os.W_OK)):
+        print(f"error: {args.output}: cannot write into {folder}", file=sys.stderr)
         return EXIT_ERROR
     locator = areas = None
     if args.merge:

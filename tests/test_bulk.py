@@ -19,6 +19,7 @@ from nominatim_standin import NominatimStandin
 from locator.bulk import (
     ADDED_COLUMNS,
     TEST_ROW_DELAY_ENV,
+    _office_district,
     detect_roles,
     geocode_records,
     merge_offices,
@@ -121,6 +122,15 @@ def test_combined_address_columns(gazetteer, file, column, expected):
         assert record["status"] == "ok"
         assert record["precision"] == ("postcode" if postcode else "place")
         assert record["district_ags"] == [ags]
+
+
+def test_utf16_tab_separated(tmp_path, gazetteer):
+    """Excel's "Unicode text" export: UTF-16 with BOM, tab-separated."""
+    path = tmp_path / "unicode.csv"
+    path.write_bytes("Name\tPLZ\tOrt\r\nKoKi Würzburg\t97070\tWürzburg\r\n".encode("utf-16"))
+    sheet, results = geocode_file(path, gazetteer)
+    assert (sheet.encoding, sheet.delimiter) == ("utf-16", "\t")
+    assert results[0]["Name"] == "KoKi Würzburg" and results[0]["district_ags"] == ["09663"]
 
 
 def test_an_unquoted_delimiter_spoils_one_record_only(gazetteer):
@@ -345,6 +355,33 @@ def _merge_input(tmp_path: Path, count: int) -> Path:
         for i in range(count):
             writer.writerow([f"KoKi Außenstelle Coburg {i}", "96450", "Coburg", "Stadt Coburg"])
     return path
+
+
+@pytest.mark.parametrize(("text", "location", "expected"), [
+    ("Landkreis Coburg", ["09463"], "09473"),  # the Landkreis's office sits in the city
+    ("Stadt Coburg", ["09463"], "09463"),
+    ("LK Landshut", ["09261", "09274"], "09274"),
+    ("Coburg", ["09463"], "09463"),  # Stadt or Landkreis: the location decides
+    ("Jugendamt Landkreis Mühldorf am Inn", ["09183"], "09183"),
+    ("Stadt Weiden", ["09363"], "09363"),
+    ("Landeshauptstadt München", ["09162"], "09162"),
+    ("09473", ["09463"], "09473"),
+    ("", ["09473"], "09473"),
+])
+def test_office_district(locator, text, location, expected):
+    assert _office_district(text, location, locator) == (expected, None)
+
+
+@pytest.mark.parametrize(("text", "location", "problem"), [
+    ("", ["09261", "09274"], "add a Landkreis/Jugendamt column"),
+    ("", ["11000"], "not in a Bavarian district"),
+    ("Landkreis Atlantis", ["09463"], "is not one of Bavaria's 96 districts"),
+    ("Coburg", ["09464"], "write 'Stadt …' or 'Landkreis …'"),
+    ("12345", ["09463"], "not one of Bavaria's 96 district keys"),
+])
+def test_office_district_problems(locator, text, location, problem):
+    ags, why = _office_district(text, location, locator)
+    assert ags == "" and problem in why
 
 
 def test_killed_merge_leaves_the_data_intact(tmp_path, offices_copy, settings):

@@ -67,6 +67,7 @@ def test_dry_run_writes_nothing(tmp_path, capsys):
     (["missing.csv", "-o", "out.csv"], "missing.csv: cannot read the file"),
     (["comma_bom.csv", "-o", "out.txt"], "out.txt: the output must end in .csv or .geojson"),
     (["comma_bom.csv", "-o", "out.csv", "--geocoder", "nosuch"], "LOCATOR_GEOCODER: 'nosuch'"),
+    (["comma_bom.csv", "-o", "no/such/dir/out.csv"], "out.csv: cannot write into"),
 ])
 def test_geocode_errors_name_the_file(tmp_path, capsys, args, message):
     args = [str(DATA / args[0]), args[1], str(tmp_path / args[2]), *args[3:]]
