@@ -67,7 +67,8 @@ class LiveServer:
 
     def __init__(self, *, workers: int = 1, env: Mapping[str, str] | None = None,
                  access_log: str | Path | None = None, args: tuple[str, ...] = (),
-                 inherit_locator_env: bool = False, gunicorn: str | Path | None = None) -> None:
+                 inherit_locator_env: bool = False, gunicorn: str | Path | None = None,
+                 app: str = APP) -> None:
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -79,6 +80,7 @@ class LiveServer:
         self.env = {**base, "LOCATOR_ACCESS_LOG": str(self.access_log_file), **(env or {})}
         self.env.pop("WEB_CONCURRENCY", None)
         self.args = args
+        self.app = app
         self.gunicorn = str(gunicorn or Path(sys.executable).parent / "gunicorn")
         self.process: subprocess.Popen | None = None
         self.startup_s: float | None = None
@@ -89,7 +91,7 @@ class LiveServer:
         """Start gunicorn and wait for the first answered /healthz (``startup_s``)."""
         command = [self.gunicorn, "--config", "python:locator.gunicorn_conf",
                    "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                   *_no_control_socket(), *self.args, APP]
+                   *_no_control_socket(), *self.args, self.app]
         started = time.perf_counter()
         with self.error_log_file.open("ab") as err:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env,
