@@ -388,14 +388,17 @@ class RecordGeocoder:
                 return _failed("conflict", f"{self.online.name} places it at "
                                            f"{location.address} ({lat:.5f}, {lon:.5f}), "
                                            f"{km:.0f} km from {offline['label']}")
-        if self.areas is not None:
+        precision = location.raw["precision"]
+        if self.areas is not None and (precision in ("address", "street")
+                                       or offline["status"] != "ok"):
+            # A point within a street: its district is the area it lies in.
             key = self.areas.key_at(lat, lon)
             ags = [key] if key else []
             notes = [] if is_bavarian(key) else ["outside Bavaria"]
-        else:
+        else:  # a postcode or place answer: the gazetteer's district(s) for it
             ags, notes = list(offline["district_ags"]), []
         return {"lat": round(lat, 6), "lon": round(lon, 6),
-                "precision": location.raw["precision"], "district_ags": ags, "status": "ok",
+                "precision": precision, "district_ags": ags, "status": "ok",
                 "message": "; ".join([f"{self.online.name}: {location.address}", *notes]),
                 "label": location.address, "source": self.online.name}
 
