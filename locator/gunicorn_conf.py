@@ -7,6 +7,7 @@ postcode in /api/v1/postcodes/<postcode>: a family's query is personal data.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -25,11 +26,38 @@ errorlog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 logger_class = "locator.gunicorn_conf.PrivateLogger"
 
-_PRIVATE_PATH = re.compile(r"(/postcodes/)[^/?]*")
+_PRIVATE_PATH = re.compile(r"(/postcodes/)[^/?\s'\"]*")
+_QUERY = re.compile(r"\?[^\s'\"]*")
+_CLIENT = re.compile(r"ip=[^\s:]+")
+# gunicorn quotes the offending part of a malformed request line: it may be part of a query.
+_BAD_REQUEST = re.compile(r"(Invalid [^:]*: ).*")
+
+
+def scrub(text: str) -> str:
+    """A log text without query strings, postcodes in paths, client addresses or request lines."""
+    text = _BAD_REQUEST.sub(r"\1…", text)
+    text = _PRIVATE_PATH.sub(r"\1…", _QUERY.sub("?…", text))
+    return _CLIENT.sub("ip=…", text)
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+_SCRUB = _ScrubFilter()
 
 
 class PrivateLogger(Logger):
-    """gunicorn's logger with private request parts removed from every access-log atom."""
+    """gunicorn's logger with private request parts removed from every access-log atom and
+    every error-log message (malformed request lines, tracebacks, debug lines)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        self.error_log.addFilter(_SCRUB)
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)

@@ -98,11 +98,6 @@ def test_application_logging_at_debug_holds_no_query(app, caplog):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "defect in locator/gunicorn_conf.py: PrivateLogger cleans only the access log; gunicorn "
-    "logs a malformed request line at WARNING as 'Invalid request from ip=127.0.0.1: Invalid "
-    "HTTP Version: 'b. Coburg HTTP/1.1'', i.e. part of an unencoded place query and the "
-    "client address"))
 def test_a_request_line_with_an_unencoded_space_is_not_logged():
     with LiveServer(workers=1) as server:
         answer = raw_request(server.port, "GET /api/v1/responsible?q=Neustadt b. Coburg HTTP/1.1")
@@ -113,9 +108,6 @@ def test_a_request_line_with_an_unencoded_space_is_not_logged():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "defect in locator/gunicorn_conf.py: with `scripts/serve --log-level debug` gunicorn's "
-    "default pre_request hook logs 'GET /api/v1/postcodes/96472' (the postcode unmasked)"))
 def test_debug_log_level_does_not_log_postcodes_in_paths():
     with LiveServer(workers=1, args=("--log-level", "debug")) as server:
         assert server.get("/api/v1/postcodes/96472")[0] == 200
