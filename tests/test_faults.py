@@ -11,12 +11,15 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from live_server import LiveServer
+from nominatim_standin import NominatimStandin
 
 from locator.config import REPO_GEODATA, Settings
 from locator.districts import load_bavarian_districts
@@ -41,8 +44,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def digests(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.iterdir()) if p.is_file()}
+    """Every file under ``directory`` (recursively) and its SHA-256."""
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def replace(path: Path, data: bytes | str) -> None:
@@ -160,6 +164,41 @@ def test_gunicorn_refuses_to_start_and_says_why(data_dir, fault):
         server.stop()
         server.cleanup()
     assert digests(data_dir) == before
+
+
+# --- bulk geocoding: an unusable cache stops the run before anything is asked or written ----------
+
+@pytest.mark.parametrize("fault", ["cache folder is a file", "cache file is not SQLite"])
+def test_unusable_geocoding_cache_stops_the_cli_and_loses_nothing(data_dir, tmp_path, fault):
+    source = tmp_path / "stellen.csv"
+    source.write_text("Name;Straße;PLZ;Ort\nKoKi Test;Lauterer Str. 1;96450;Coburg\n",
+                      encoding="utf-8")
+    if fault == "cache folder is a file":
+        (tmp_path / "var").write_text("not a folder", encoding="utf-8")
+        cache_dir = tmp_path / "var" / "cache"  # root or not: nothing can be created here
+        cache_file = cache_dir / "geocode-cache.sqlite3"
+    else:
+        cache_dir = tmp_path / "cache"
+        cache_dir.mkdir()
+        cache_file = cache_dir / "geocode-cache.sqlite3"
+        cache_file.write_bytes(b"these are a previous run's answers, damaged" * 100)
+    out = tmp_path / "out.csv"
+    before = digests(tmp_path)  # the data copy, the staff list and the cache
+    assert any(name.endswith("offices.csv") for name in before)
+    with NominatimStandin() as nominatim:
+        nominatim.add("Lauterer Str. 1", "96450", "Coburg", 50.2601, 10.968)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
+        env.update({"LOCATOR_GEOCODER": "nominatim", "LOCATOR_GEOCODER_URL": nominatim.url,
+                    "LOCATOR_CACHE_DIR": str(cache_dir), "LOCATOR_DATA_DIR": str(data_dir)})
+        done = subprocess.run([str(Path(sys.executable).parent / "locator"), "geocode",
+                               str(source), "-o", str(out), "--merge"],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert nominatim.requests == []  # stopped before asking anyone
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"error: {cache_file}: unusable geocoding cache" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
+    assert digests(tmp_path) == before
 
 
 # --- reload: a bad file keeps the old data serving ------------------------------------------------
