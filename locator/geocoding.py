@@ -172,7 +172,8 @@ class OnlineGeocoder(Geocoder):
     def __init__(self, backend: Geocoder, *, name: str, fallback: Gazetteer,
                  cache: GeocodeCache | None = None, min_delay_s: float = 1.0,
                  max_retries: int = MAX_RETRIES, backoff_s: float | None = None) -> None:
-        super().__init__(user_agent=backend.headers.get("User-Agent"))
+        super().__init__(user_agent=backend.headers.get("User-Agent"),
+                         adapter_factory=URLLibAdapter)  # its own adapter is never used
         self.backend = backend
         self.name = name
         self.fallback = fallback

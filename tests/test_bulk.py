@@ -287,6 +287,27 @@ def test_online_addresses_get_their_district_from_the_areas(tmp_path, gazetteer,
     assert e["status"] == "conflict"
 
 
+def test_online_results_merge_with_their_backend_in_the_provenance(tmp_path, gazetteer, locator,
+                                                                   settings):
+    offices = tmp_path / "offices.csv"
+    shutil.copy(settings.offices_file, offices)
+    source = tmp_path / "neu.csv"
+    source.write_text("Name;Straße;PLZ;Ort\nKoKi Coburg Süd;Lauterer Str. 60;96450;Coburg\n",
+                      encoding="utf-8")
+    with NominatimStandin() as server:
+        server.add("Lauterer Str. 60", "96450", "Coburg", 50.2612, 10.9686)
+        online = build_geocoder(Settings.from_env({
+            "LOCATOR_GEOCODER": "nominatim", "LOCATOR_GEOCODER_URL": server.url,
+            "LOCATOR_GEOCODER_MIN_DELAY_S": "0", "LOCATOR_CACHE_DIR": str(tmp_path)}), gazetteer)
+        sheet, results = geocode_file(source, online, areas=locator.areas)
+    report = merge_offices(results, sheet, locator, offices_file=offices, today="2025-01-31")
+    (office,) = report.added
+    assert (office["id"], office["district_ags"], office["location_precision"]) == (
+        "koki-coburg-sued", "09463", "address")
+    assert (office["lat"], office["lon"]) == ("50.2612", "10.9686")
+    assert office["provenance"].startswith("Bulk-Geokodierung mit nominatim am 2025-01-31")
+
+
 # --- merge -------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from locator.geocoding import (
 
 ADDRESS = {"street": "Lauterer Str. 60", "postcode": "96450", "city": "Coburg"}
 MIN_DELAY_S = 0.05
-# How much later than sent the stand-in may see a request on a busy machine.
-JITTER_S = 0.05
+# How much later than sent the stand-in may see a request on a busy machine (measured: up to
+# 60 ms with both cores taken by other test runs).
+JITTER_S = 0.1
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_street_precision_from_a_road(online):
 
 
 def test_requests_are_rate_limited(tmp_path, server, gazetteer):
-    settings = online_settings(server, tmp_path, LOCATOR_GEOCODER_MIN_DELAY_S="0.2")
+    settings = online_settings(server, tmp_path, LOCATOR_GEOCODER_MIN_DELAY_S="0.3")
     geocoder = build_geocoder(settings, gazetteer)
     for street in ("Lauterer Str. 60", "Bamberger Str. 4", "Ketschendorfer Str.",
                    "Unbekannte Str. 1"):
@@ -111,8 +112,8 @@ def test_requests_are_rate_limited(tmp_path, server, gazetteer):
     assert len(times) == 4
     # The stand-in sees each request a little after geopy sent it, so single gaps jitter;
     # their sum cannot shrink by more than one such delay.
-    assert times[-1] - times[0] >= 3 * 0.2 - JITTER_S
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2 - 2 * JITTER_S
+    assert times[-1] - times[0] >= 3 * 0.3 - JITTER_S
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.3 - JITTER_S
 
 
 def test_transient_errors_are_retried_with_back_off(online, server):
@@ -125,10 +126,9 @@ def test_transient_errors_are_retried_with_back_off(online, server):
     # back-off: 2 × min delay, then doubling (plus the 0.3 s timeout of the second request)
     backoff = online.backoff_s
     assert backoff == 2 * MIN_DELAY_S
-    assert times[1] - times[0] >= backoff - JITTER_S
     assert times[2] - times[1] >= 0.3 + 2 * backoff - JITTER_S
     assert times[3] - times[2] >= 4 * backoff - JITTER_S
-    assert times[3] - times[0] >= 0.3 + 7 * backoff - JITTER_S
+    assert times[3] - times[0] >= 0.3 + 7 * backoff - JITTER_S  # 0.45 s without back-off
 
 
 def test_429_waits_as_long_as_retry_after_says(online, server):
