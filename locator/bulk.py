@@ -222,6 +222,7 @@ def _read_xlsx(path: Path) -> Sheet:
         header: list[str] | None = None
         roles: dict[str, str] = {}
         rows, lines = [], []
+        problems: dict[int, str] = {}
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
             if not any(v is not None and str(v).strip() for v in values):
                 continue
@@ -229,6 +230,8 @@ def _read_xlsx(path: Path) -> Sheet:
                 header = _header(path, list(values), number)
                 roles = detect_roles(header)
                 continue
+            if any(_cell_text(v) for v in values[len(header):]):
+                problems[len(rows)] = f"row {number} has cells beyond the header's columns"
             cells = [_cell_text(v) for v in values[:len(header)]]
             cells += [""] * (len(header) - len(cells))
             row = dict(zip(header, cells, strict=True))
@@ -243,7 +246,7 @@ def _read_xlsx(path: Path) -> Sheet:
         book.close()
     if header is None:
         raise DataError(path, "the first worksheet is empty")
-    return Sheet(path, header, rows, lines, roles, encoding="xlsx", delimiter="")
+    return Sheet(path, header, rows, lines, roles, problems, encoding="xlsx", delimiter="")
 
 
 def _cell_text(value) -> str:

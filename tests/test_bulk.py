@@ -158,13 +158,15 @@ def test_xlsx_with_number_cells(tmp_path, gazetteer):
     sheet.append(["KoKi Dresden", "Schulgasse 1", 1067, "Dresden"])  # lost its leading zero
     sheet.append(["KoKi Hof", None, "95028", "Hof"])
     sheet.append(["KoKi Kaputt", None, "ABCDE", "Hof"])
+    sheet.append(["KoKi Hof 2", None, "95028", "Hof", None, "Notiz ohne Spalte"])
     path = tmp_path / "neue_stellen.xlsx"
     book.save(path)
     read, results = geocode_file(path, gazetteer)
     assert read.columns == ["Name", "Straße", "PLZ", "Ort"]
-    assert read.lines == [2, 4, 5, 6]
-    assert [r["PLZ"] for r in results] == ["96450", "01067", "95028", "ABCDE"]
-    assert [r["status"] for r in results] == ["ok", "ok", "ok", "invalid"]
+    assert read.lines == [2, 4, 5, 6, 7]
+    assert [r["PLZ"] for r in results] == ["96450", "01067", "95028", "ABCDE", "95028"]
+    assert [r["status"] for r in results] == ["ok", "ok", "ok", "invalid", "invalid"]
+    assert results[4]["message"] == "row 7 has cells beyond the header's columns"
     assert results[1]["district_ags"] == ["14612"] and "outside Bavaria" in results[1]["message"]
 
 
