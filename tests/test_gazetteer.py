@@ -186,9 +186,10 @@ def test_public_api_kept(gazetteer):
 ])
 def test_request_path_stays_fast(gazetteer, call):
     call(gazetteer)
-    n = 2000
-    start = time.perf_counter()
-    for _ in range(n):
-        call(gazetteer)
-    per_call_us = (time.perf_counter() - start) / n * 1e6
-    assert per_call_us < 200, f"{per_call_us:.0f} µs per call"  # ~20-30 µs here; CI slack
+    n, runs = 1000, []
+    for _ in range(5):  # best of five, in CPU time: other processes on the machine do not count
+        start = time.process_time()
+        for _ in range(n):
+            call(gazetteer)
+        runs.append((time.process_time() - start) / n * 1e6)
+    assert min(runs) < 150, f"{min(runs):.0f} µs per call"  # ~20-30 µs here
