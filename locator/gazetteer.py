@@ -227,25 +227,28 @@ class Gazetteer(Geocoder):
     def places(self, name: str) -> list[Place]:
         """Places whose normalised name matches; best first (Bavaria, exact name, size)."""
         key = place_key(name)
-        exact = self._places.get(key, ())
-        short = self._short_places.get(key, ())
-        if exact or short:
-            if not short:
-                return list(exact)
-            ranked = [(_match_rank(p, True), p) for p in exact]
-            ranked += [(_match_rank(p, False), p) for p in short if p not in exact]
-            return [p for _, p in sorted(ranked, key=lambda rp: rp[0])]
+        found = self._lookup(key)
+        if found:
+            return found
         # "Weiden i.d.OPf." is "Weiden" in GeoNames: try shorter prefixes of the name, and let
         # the dropped words pick among same-named places by district ("Neustadt b. Coburg").
         tokens = key.split()
         for end in range(len(tokens) - 1, 0, -1):
-            head = " ".join(tokens[:end])
-            candidates = self._places.get(head) or self._short_places.get(head)
+            candidates = self._lookup(" ".join(tokens[:end]))
             if candidates:
                 hint = " ".join(tokens[end:])
                 matching = [c for c in candidates if hint in place_key(c.district_name)]
-                return matching or list(candidates)
+                return matching or candidates
         return []
+
+    def _lookup(self, key: str) -> list[Place]:
+        exact = self._places.get(key, ())
+        short = self._short_places.get(key, ())
+        if not short:
+            return list(exact)
+        ranked = [(_match_rank(p, True), p) for p in exact]
+        ranked += [(_match_rank(p, False), p) for p in short if p not in exact]
+        return [p for _, p in sorted(ranked, key=lambda rp: rp[0])]
 
     def suggest(self, text: str, *, limit: int = 10) -> list[Postcode | Place]:
         """Up to ``limit`` postcodes or places starting with ``text``; accent/case-insensitive."""

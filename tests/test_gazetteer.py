@@ -44,6 +44,12 @@ def gazetteer() -> Gazetteer:
     ("Neumarkt i.d.OPf.", None, "Neumarkt in der Oberpfalz", "09373", "place"),
     ("Lindau", None, "Lindau (Bodensee)", "09776", "place"),  # Bavaria's, not Saxony-Anhalt's
     ("Hof", None, "Hof", "09464", "place"),
+    ("Hof/Saale", None, "Hof", "09464", "place"),
+    ("Lindau (B)", None, "Lindau (Bodensee)", "09776", "place"),
+    ("Neustadt a.d.Waldnaab", None, "Neustadt an der Waldnaab", "09374", "place"),
+    ("Dillingen a.d.Donau", None, "Dillingen an der Donau", "09773", "place"),
+    ("Pfaffenhofen a.d.Ilm", None, "Pfaffenhofen an der Ilm", "09186", "place"),
+    ("München-Schwabing", None, "München", "09162", "place"),
     ("Mering", None, "Mering", "09771", "place"),  # ends like a street ("-ring"), is a town
     ("Lauterer Str. 60, Coburg, Deutschland", None, "Coburg", "09463", "place"),
     ({"street": "Lauterer Str. 60", "postcode": "96450", "city": "Coburg"},
