@@ -140,18 +140,22 @@ class GeocodeCache:
 
     def get(self, backend: str, key: str) -> tuple[bool, dict | None]:
         """(found, result); result None when the service had no match."""
-        row = self._db.execute("SELECT result FROM geocode WHERE backend = ? AND query = ?",
-                               (backend, key)).fetchone()
-        if row is None:
-            return False, None
-        return True, (json.loads(row[0]) if row[0] is not None else None)
+        try:
+            row = self._db.execute("SELECT result FROM geocode WHERE backend = ? AND query = ?",
+                                   (backend, key)).fetchone()
+            if row is None:
+                return False, None
+            return True, (json.loads(row[0]) if row[0] is not None else None)
+        except (sqlite3.Error, ValueError) as err:
+            raise DataError(self.path, f"unusable geocoding cache: {err}") from err
 
     def put(self, backend: str, key: str, result: dict | None) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO geocode VALUES (?, ?, ?, ?)",
-            (backend, key, json.dumps(result, ensure_ascii=False) if result is not None else None,
-             datetime.now(UTC).isoformat(timespec="seconds")),
-        )
+        value = json.dumps(result, ensure_ascii=False) if result is not None else None
+        try:
+            self._db.execute("INSERT OR REPLACE INTO geocode VALUES (?, ?, ?, ?)",
+                             (backend, key, value, datetime.now(UTC).isoformat(timespec="seconds")))
+        except sqlite3.Error as err:
+            raise DataError(self.path, f"cannot store in the geocoding cache: {err}") from err
 
     def __len__(self) -> int:
         return self._db.execute("SELECT count(*) FROM geocode").fetchone()[0]

@@ -7,7 +7,7 @@ from nominatim_standin import NominatimStandin
 
 from locator import create_app
 from locator.config import Settings
-from locator.errors import ConfigError
+from locator.errors import ConfigError, DataError
 from locator.gazetteer import Gazetteer
 from locator.geocoding import (
     CACHE_FILE,
@@ -183,6 +183,13 @@ def test_cache_survives_the_process_and_normalises_the_query(tmp_path, server, g
     assert len(server.requests) == 1
     assert second.stats["cached"] == 1
     assert len(GeocodeCache(tmp_path / "cache" / CACHE_FILE)) == 1
+
+
+def test_an_unusable_cache_is_named(tmp_path):
+    path = tmp_path / CACHE_FILE
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(DataError, match=f"{CACHE_FILE}: unusable geocoding cache"):
+        GeocodeCache(path)
 
 
 def test_cache_is_per_server(tmp_path, server, gazetteer):
