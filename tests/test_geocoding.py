@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from nominatim_standin import NominatimStandin
 
@@ -227,3 +231,24 @@ def test_the_http_api_never_asks_an_online_geocoder(monkeypatch, tmp_path, serve
     geocoder = build_geocoder(Settings.from_env(), gazetteer)
     assert geocoder.geocode(q).raw["source"] == "nominatim"
     assert len(server.requests) == 1
+
+
+def test_the_service_does_not_even_load_the_online_geocoders():
+    """Structural half of the proof: serving, with a search, never imports locator.geocoding
+    (geopy's geocoder classes themselves load with geopy; nothing builds or calls one)."""
+    code = (
+        "import sys\n"
+        "from locator import create_app\n"
+        "client = create_app({'TESTING': True}).test_client()\n"
+        "assert client.get('/api/v1/responsible?q=Lauterer Str. 60, 96450 Coburg').status_code"
+        " == 200\n"
+        "assert client.get('/api/v1/places?q=Cob').status_code == 200\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('locator.geocoding',"
+        " 'locator.bulk', 'geopy.extra.rate_limiter')))\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
+    env["LOCATOR_GEOCODER"] = "nominatim"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
