@@ -625,6 +625,7 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator: Locator, *, path
     by_name = {place_key(r["name"]): i for i, r in enumerate(report.rows)}
     ids = {r["id"] for r in report.rows}
     seen: dict[tuple[str, str], int] = {}
+    new_rows: dict[int, int] = {}  # row index of an office added by this merge → its line
     roles = sheet.roles
     source = sheet.path.name if sheet.path else "records"
 
@@ -664,6 +665,10 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator: Locator, *, path
             continue
         seen[key] = line
         index = by_name.get(key[0])
+        if index is not None and index in new_rows:
+            report.skipped.append(f"{where} ({name}): same name as line {new_rows[index]} but "
+                                  "another address; give the offices distinct names")
+            continue
         if index is not None:
             before = report.rows[index]
             if address_key(before) == key[1]:
@@ -696,6 +701,7 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator: Locator, *, path
             report.added.append(office)
             report.rows.append(office)
             by_name[key[0]] = len(report.rows) - 1
+            new_rows[len(report.rows) - 1] = line
     return report
 
 

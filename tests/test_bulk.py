@@ -370,6 +370,18 @@ def test_dry_run_writes_nothing(offices_copy, locator, gazetteer):
     assert not offices_copy.with_name("offices.csv.bak").exists()
 
 
+def test_same_name_twice_with_two_addresses_is_not_a_move(tmp_path, offices_copy, locator,
+                                                         gazetteer):
+    source = tmp_path / "zwei.csv"
+    source.write_text("Name;Straße;PLZ;Ort\nKoKi Außenstelle;Am Markt 1;95028;Hof\n"
+                      "KoKi Außenstelle;Hauptstr. 2;96450;Coburg\n", encoding="utf-8")
+    sheet, results = geocode_file(source, gazetteer)
+    report = merge_offices(results, sheet, locator, offices_file=offices_copy)
+    assert [r["city"] for r in report.added] == ["Hof"]
+    assert report.skipped == ["line 3 (KoKi Außenstelle): same name as line 2 but another "
+                              "address; give the offices distinct names"]
+
+
 def _merge_input(tmp_path: Path, count: int) -> Path:
     path = tmp_path / "viele.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
