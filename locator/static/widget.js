@@ -127,7 +127,7 @@
 
   // --- the map -----------------------------------------------------------------------------------
 
-  var map = null, cluster = null, overlay = null;
+  var map = null, cluster = null, overlay = null, groups = {};
   var markers = {};   // office id -> L.Marker
   var offices = {};   // office id -> GeoJSON feature
   var view = { results: {}, active: null };  // id -> {rank, distance, responsible}
@@ -152,14 +152,39 @@
     var count = group.getChildCount();
     return L.divIcon({
       className: 'koki-cluster', iconSize: [40, 40],
-      html: el('span', {}, [el('span', { 'aria-hidden': 'true', text: String(count) }),
+      html: el('span', {}, [el('span', { 'class': 'koki-cluster__count', 'aria-hidden': 'true', 'data-count': count, text: String(count) }),
         hidden(t('cluster_label', { count: count }))])
+    });
+  }
+
+  // A cluster among the results names the results it holds ("1+2"), so no number is hidden.
+  function resultClusterIcon(group) {
+    var children = group.getAllChildMarkers().sort(function (a, b) {
+      return ((view.results[a.options.officeId] || {}).rank || 99) - ((view.results[b.options.officeId] || {}).rank || 99);
+    });
+    var infos = children.map(function (m) { return view.results[m.options.officeId] || {}; });
+    var ranks = infos.map(function (i) { return i.rank; }).filter(Boolean).sort(function (a, b) { return a - b; });
+    var responsible = infos.some(function (i) { return i.responsible; });
+    if (!ranks.length) { return clusterIcon(group); }
+    var text = ranks.join('+');
+    var names = children.map(function (m) {
+      var p = offices[m.options.officeId].properties;
+      var info = view.results[m.options.officeId] || {};
+      return (info.rank ? info.rank + '. ' : '') + (p.district_name || p.name);
+    });
+    return L.divIcon({
+      className: 'koki-cluster koki-cluster--results' + (responsible ? ' koki-cluster--responsible' : ''),
+      iconSize: [Math.max(40, 16 + 9 * text.length), 40],
+      html: el('span', {}, [el('span', { 'class': 'koki-cluster__count', 'aria-hidden': 'true', 'data-count': children.length, text: text }),
+        responsible ? el('span', { 'class': 'koki-pin__star', 'aria-hidden': 'true', text: '★' }) : null,
+        hidden(joinNames(names) + (responsible ? ', ' + T.responsible_heading : '') + '. ' +
+          t('cluster_label', { count: ranks.length }))])
     });
   }
 
   function initMap() {
     if (!window.L || !L.markerClusterGroup) { return; }
-    map = L.map(ui.map, { zoomControl: false, minZoom: 6, maxZoom: 18, zoomSnap: 0.5 });
+    map = L.map(ui.map, { zoomControl: false, minZoom: 6, maxZoom: 18 });
     L.control.zoom({ zoomInTitle: T.zoom_in, zoomOutTitle: T.zoom_out }).addTo(map);
     map.attributionControl.setPrefix('<a href="https://leafletjs.com/">Leaflet</a>');
     map.attributionControl.addAttribution(cfg.postcode_attribution);
@@ -174,19 +199,25 @@
     tiles.on('tileload', function () { if (notice.getContainer()) { notice.remove(); } });
     tiles.addTo(map);
     map.fitBounds(cfg.bounds);
-    cluster = L.markerClusterGroup({
-      showCoverageOnHover: false, maxClusterRadius: 45, spiderfyOnMaxZoom: true,
-      iconCreateFunction: clusterIcon
+    // Overview: clustered generously. Results: only pins that would overlap (the many
+    // Landkreis offices in their kreisfreie Stadt) form a cluster, so the numbers stay visible.
+    groups.overview = L.markerClusterGroup({
+      showCoverageOnHover: false, maxClusterRadius: 45, iconCreateFunction: clusterIcon
     });
+    groups.results = L.markerClusterGroup({
+      showCoverageOnHover: false, maxClusterRadius: 16, iconCreateFunction: resultClusterIcon
+    });
+    cluster = groups.overview;
     map.addLayer(cluster);
     overlay = L.layerGroup().addTo(map);
     map.on('popupclose', function () { setActive(null); });
+    trackSettling();
   }
 
   function makeMarker(feature) {
     var id = feature.id;
     var marker = L.marker([feature.properties.lat, feature.properties.lon], {
-      icon: pinIcon(id), keyboard: true, riseOnHover: true
+      icon: pinIcon(id), keyboard: true, riseOnHover: true, officeId: id
     });
     marker.bindPopup(function () {
       var info = view.results[id] || {};
@@ -197,15 +228,24 @@
     marker.on('click', function () { setActive(id, true); });
     marker.on('add', function () {
       var icon = marker.getElement();
-      if (icon) { icon.addEventListener('focus', function () { setActive(id); }); }
+      if (icon) {
+        icon.setAttribute('data-office-id', id);
+        icon.addEventListener('focus', function () { setActive(id); });
+      }
     });
     return marker;
   }
 
-  function drawMarkers(ids) {
+  function drawMarkers(ids, mode) {
     if (!map) { return; }
+    var next = groups[mode];
     cluster.clearLayers();
-    cluster.addLayers(ids.map(function (id) {
+    if (next !== cluster) {
+      map.removeLayer(cluster);
+      cluster = next;
+      map.addLayer(cluster);
+    }
+    cluster.addLayers(ids.filter(function (id) { return markers[id]; }).map(function (id) {
       markers[id].setIcon(pinIcon(id));
       return markers[id];
     }));
@@ -238,7 +278,24 @@
     if (rect.top < 0 || rect.bottom > window.innerHeight) {
       ui.map.scrollIntoView({ block: 'nearest' });
     }
-    cluster.zoomToShowLayer(marker, function () { marker.openPopup(); setActive(id); });
+    whenSettled(function () {
+      cluster.zoomToShowLayer(marker, function () { marker.openPopup(); setActive(id); });
+    });
+  }
+
+  // markercluster's zoomToShowLayer loses its way when called mid-animation (a family that
+  // presses "Show on map" right after a search): wait for the map to settle first.
+  var settled = true, settleTimer = null;
+  function whenSettled(callback, waited) {
+    if (settled || (waited || 0) > 3000) { callback(); return; }
+    setTimeout(function () { whenSettled(callback, (waited || 0) + 50); }, 50);
+  }
+  function trackSettling() {
+    map.on('movestart zoomstart', function () { settled = false; clearTimeout(settleTimer); });
+    map.on('moveend', function () {
+      clearTimeout(settleTimer);
+      settleTimer = setTimeout(function () { settled = true; }, 300);  // cluster animation: 250 ms
+    });
   }
 
   // --- results -----------------------------------------------------------------------------------
@@ -270,7 +327,8 @@
     box.appendChild(el('h2', { id: 'koki-responsible-heading', text: T.responsible_heading }));
     var districts = resp.districts.map(function (d) { return d.name; });
     if (!resp.in_bavaria) {
-      box.appendChild(el('p', { 'class': 'responsible__text', text: t('not_in_bavaria', { place: label }) }));
+      box.appendChild(el('p', { 'class': 'responsible__text',
+        text: ctx.here ? T.not_in_bavaria_here : t('not_in_bavaria', { place: label }) }));
       return;
     }
     if (resp.ambiguous) {
@@ -279,8 +337,9 @@
         : joinNames(districts) + '. ' + T.ambiguous_no_pick }));
       if (data.origin.postcode) { renderPlacePicker(box, data.origin.postcode, ctx); }
     } else {
-      box.appendChild(el('p', { 'class': 'responsible__text',
-        text: t('responsible_is', { place: label, districts: joinNames(districts) }) }));
+      box.appendChild(el('p', { 'class': 'responsible__text', text: ctx.here
+        ? t('responsible_here', { districts: joinNames(districts) })
+        : t('responsible_is', { place: label, districts: joinNames(districts) }) }));
     }
     var cards = el('ul', { 'class': 'responsible__offices' });
     resp.offices.features.forEach(function (feature) {
@@ -321,7 +380,7 @@
 
   function render(data, ctx, fallback) {
     clearError();
-    var label = data.origin.label || ctx.label || T.your_location;
+    var label = data.origin.label || ctx.label || '';
     var features = fallback || data.features;
     view.results = {};
     var responsibleIds = data.responsible.offices.features.map(function (f) { return f.id; });
@@ -348,7 +407,7 @@
     } else if (ctx.kind === 'within') {
       message = plural('results_within', features.length, { radius: ctx.radius, place: label });
     } else {
-      message = plural('results_nearest', features.length, { place: label });
+      message = plural(ctx.here ? 'results_here' : 'results_nearest', features.length, { place: label });
     }
     var names = data.responsible.offices.features.map(function (f) {
       return f.properties.district_name + ' (' + distance(f.properties.distance_km) + ')';
@@ -364,7 +423,8 @@
     if (!map) { return; }
     var ids = features.map(function (f) { return f.id; });
     responsibleIds.forEach(function (id) { if (ids.indexOf(id) < 0) { ids.push(id); } });
-    drawMarkers(ids);
+    ids = ids.filter(function (id) { return markers[id]; });  // none if /offices failed
+    drawMarkers(ids, 'results');
     overlay.clearLayers();
     var origin = [data.origin.lat, data.origin.lon];
     var bounds = L.latLngBounds([origin]);
@@ -374,7 +434,7 @@
       // The circle has no size until it is on the map: take its bounds from there.
       bounds.extend(circle.getBounds());
     }
-    var originLabel = ctx.kind === 'nearest' && !data.origin.label ? T.your_location_marker : t('search_center', { place: label });
+    var originLabel = ctx.here ? T.your_location_marker : t('search_center', { place: label });
     overlay.addLayer(L.circleMarker(origin, { radius: 7, className: 'koki-origin', interactive: true })
       .bindTooltip(originLabel));
     ids.forEach(function (id) { bounds.extend(markers[id].getLatLng()); });
@@ -393,7 +453,7 @@
     if (!map) { return; }
     overlay.clearLayers();
     map.closePopup();
-    drawMarkers(ids);
+    drawMarkers(ids, 'overview');
     map.fitBounds(cfg.bounds);
   }
 
@@ -462,7 +522,7 @@
       // About 100 m: enough to find the office, too coarse to point at a house.
       var lat = (Math.round(position.coords.latitude * 1000) / 1000).toFixed(3);
       var lon = (Math.round(position.coords.longitude * 1000) / 1000).toFixed(3);
-      search({ kind: 'nearest', params: { lat: lat, lon: lon }, label: T.your_location });
+      search({ kind: 'nearest', params: { lat: lat, lon: lon }, here: true });
     }, function (error) {
       setBusy(false);
       announce('');
@@ -580,7 +640,7 @@
       offices[feature.id] = feature;
       if (map) { markers[feature.id] = makeMarker(feature); }
     });
-    if (map) { drawMarkers(Object.keys(offices)); }
+    if (map) { drawMarkers(Object.keys(offices), 'overview'); }
   }).catch(function () {
     showError(T.error_offices);
   });
