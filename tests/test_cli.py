@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
+import pty
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import time
 import urllib.request
 from pathlib import Path
@@ -190,3 +194,27 @@ def test_interrupted_online_run_resumes_from_the_cache(tmp_path):
         rows = list(csv.DictReader(fh))
     assert [r["precision"] for r in rows] == ["address"] * 12
     assert [r["Name"] for r in rows] == [f"KoKi {i}" for i in range(1, 13)]
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    """On a terminal, stderr shows tqdm's bar; off a terminal (the other tests), nothing."""
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
+    proc = subprocess.Popen([str(LOCATOR_BIN), "geocode", str(DATA / "comma_bom.csv"), "-o",
+                             str(tmp_path / "out.csv")], env=clean, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=secondary)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(primary)
+    text = seen.decode(errors="replace")
+    assert "geocoding: 100%" in text and "4/4" in text
