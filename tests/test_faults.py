@@ -143,6 +143,27 @@ def test_district_file_without_an_ags_column_is_named(data_dir, tmp_path):
     assert digests(tmp_path) == before
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "defect in locator/districts.py: _read_geojson ignores a GeoJSON 'crs' member and reads "
+    "EPSG:25832 metres as lon/lat; the start-up error then blames offices.csv line 2 ('not "
+    "inside Bavaria') instead of the district file (the same layer as GeoPackage loads)"))
+def test_district_geojson_in_a_metric_crs_is_read_in_it_or_refused_by_name(data_dir, tmp_path):
+    import geopandas as gpd
+
+    areas = gpd.read_file(data_dir / "district_areas.geojson")
+    official = tmp_path / "kreise_25832.geojson"
+    # What ogr2ogr or QGIS write for a layer in EPSG:25832: a "crs" member (GeoJSON 2008).
+    areas[areas["ags"].str.fullmatch(r"\d{5}")].to_crs(25832).to_file(official,
+                                                                       driver="GeoJSON")
+    assert "EPSG::25832" in official.read_text(encoding="utf-8")[:500]
+    try:
+        locator = load(data_dir, districts_file=str(official))
+    except DataError as err:
+        assert str(err).startswith(str(official)), err
+    else:
+        assert locator.areas.key_at(49.0134, 12.1016) == "09362"  # Regensburg
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["latitude not a number", "missing gazetteer"])
 def test_gunicorn_refuses_to_start_and_says_why(data_dir, fault):
