@@ -93,11 +93,13 @@ def _check(args) -> int:
 
 
 def _geocode(args) -> int:
-    from .bulk import geocode_records, merge_offices, read_sheet, summarise, write_output
+    from .bulk import geocode_records, summarise
     from .districts import DistrictAreas, load_bavarian_districts
     from .gazetteer import Gazetteer
     from .geocoding import OFFLINE, OnlineGeocoder, build_geocoder
+    from .merge import merge_offices
     from .service import Locator
+    from .sheets import read_sheet, write_output
 
     settings = Settings.from_env()
     name = (args.geocoder or settings.geocoder).strip().lower()

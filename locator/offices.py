@@ -39,7 +39,7 @@ def read_offices(path: Path, districts: Mapping[str, District]) -> gpd.GeoDataFr
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
             _check_header(path, header)
-            rows = [_check_row(path, line, row, districts)
+            rows = [check_row(path, line, row, districts)
                     for line, row in enumerate(reader, start=2)]
     except FileNotFoundError as err:
         raise DataError(path, "office file not found") from err
@@ -81,7 +81,8 @@ def _check_header(path: Path, header: list[str]) -> None:
                               f"{', '.join(OFFICE_COLUMNS)}", line=1)
 
 
-def _check_row(path: Path, line: int, row: dict, districts: Mapping[str, District]) -> dict:
+def check_row(path: Path, line: int, row: dict, districts: Mapping[str, District]) -> dict:
+    """One office row, cleaned and typed; DataError names the file, line and field."""
     if None in row:
         raise DataError(path, "more fields than columns", line=line)
     clean = {col: (row.get(col) or "").strip() for col in OFFICE_COLUMNS}

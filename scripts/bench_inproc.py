@@ -4,9 +4,7 @@ points) and offline bulk geocoding throughput. Imported by scripts/bench.py only
 from __future__ import annotations
 
 import csv
-import importlib
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -142,20 +140,11 @@ def write_bulk_file(path: Path, postcodes_file: Path, n: int, seed: int = 11) ->
 def bulk_geocoding(locator: Locator, postcodes_file: Path, work_dir: Path, n: int,
                    rounds: int) -> dict:
     """Records/s of the offline bulk geocoder: read the file, geocode every record, write the
-    output. locator.bulk when it is there, else Gazetteer.geocode over the records."""
+    output, as `locator geocode` does."""
     source = work_dir / f"staff-{n}.csv"
     write_bulk_file(source, postcodes_file, n)
-    try:
-        bulk = importlib.import_module("locator.bulk")
-        run = _bulk_run(bulk, locator, source, work_dir / "out.csv")
-        measured = "locator.bulk: read_sheet + geocode_records + write_output"
-        tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "locator/bulk.py"],
-                                 cwd=ROOT, capture_output=True).returncode == 0
-        if not tracked:
-            measured += " (locator/bulk.py not yet committed)"
-    except (ImportError, AttributeError):
-        run = _gazetteer_run(locator, source)
-        measured = "Gazetteer.geocode per record (locator.bulk not available)"
+    run = _bulk_run(locator, source, work_dir / "out.csv")
+    measured = "read_sheet + geocode_records + write_output (locator.sheets, locator.bulk)"
     seconds, statuses = [], {}
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -166,9 +155,9 @@ def bulk_geocoding(locator: Locator, postcodes_file: Path, work_dir: Path, n: in
             "measured": measured, "statuses": statuses}
 
 
-def _bulk_run(bulk, locator: Locator, source: Path, target: Path) -> Callable[[], dict]:
-    read_sheet, geocode_records = bulk.read_sheet, bulk.geocode_records
-    write_output = bulk.write_output
+def _bulk_run(locator: Locator, source: Path, target: Path) -> Callable[[], dict]:
+    from locator.bulk import geocode_records
+    from locator.sheets import read_sheet, write_output
 
     def run() -> dict:
         sheet = read_sheet(source)
@@ -178,20 +167,6 @@ def _bulk_run(bulk, locator: Locator, source: Path, target: Path) -> Callable[[]
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
-        return counts
-
-    return run
-
-
-def _gazetteer_run(locator: Locator, source: Path) -> Callable[[], dict]:
-    geocode = locator.gazetteer.geocode
-
-    def run() -> dict:
-        counts = {"ok": 0, "not_found": 0}
-        with source.open(encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                query = {"street": row["Straße"], "postalcode": row["PLZ"], "city": row["Ort"]}
-                counts["ok" if geocode(query) is not None else "not_found"] += 1
         return counts
 
     return run

@@ -16,21 +16,13 @@ import openpyxl
 import pytest
 from nominatim_standin import NominatimStandin
 
-from locator.bulk import (
-    ADDED_COLUMNS,
-    TEST_ROW_DELAY_ENV,
-    _office_district,
-    detect_roles,
-    geocode_records,
-    merge_offices,
-    read_sheet,
-    summarise,
-    write_output,
-)
+from locator.bulk import geocode_records, summarise
 from locator.config import Settings
 from locator.errors import DataError
 from locator.geocoding import build_geocoder
+from locator.merge import TEST_ROW_DELAY_ENV, _office_district, merge_offices
 from locator.offices import read_offices
+from locator.sheets import ADDED_COLUMNS, detect_roles, read_sheet, write_output
 
 DATA = Path(__file__).parent / "data" / "bulk"
 LOCATOR_BIN = Path(sys.executable).parent / "locator"

@@ -244,7 +244,7 @@ def test_the_service_does_not_even_load_the_online_geocoders():
         " == 200\n"
         "assert client.get('/api/v1/places?q=Cob').status_code == 200\n"
         "loaded = sorted(m for m in sys.modules if m.startswith(('locator.geocoding',"
-        " 'locator.bulk', 'geopy.extra.rate_limiter')))\n"
+        " 'locator.bulk', 'locator.merge', 'locator.sheets', 'geopy.extra.rate_limiter')))\n"
         "assert not loaded, loaded\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
