@@ -256,8 +256,8 @@ def write_output(path: Path, columns: Iterable[str], results: list[dict]) -> Non
             with no_gc():
                 writer.writerows(
                     [*(r.get(c, "") for c in given), coordinate_text(r["lat"]),
-                     coordinate_text(r["lon"]), r["precision"] or "", ";".join(r["district_ags"]), r["status"],
-                     r["message"]] for r in results)
+                     coordinate_text(r["lon"]), r["precision"] or "",
+                     ";".join(r["district_ags"]), r["status"], r["message"]] for r in results)
     elif suffix in (".geojson", ".json"):
         def write(fh) -> None:
             with no_gc():
