@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json as json_module
 import math
 
-from flask import Blueprint, Response, current_app, g, json, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 
 from .errors import InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Place
@@ -61,23 +62,41 @@ def _origin() -> Origin:
 
 
 # --- serialisation -----------------------------------------------------------------------------
+# Answers are assembled from each office's pre-encoded JSON (state.Loaded.feature_heads): only
+# the per-request parts (distances, origin, responsibility) are encoded per request.
 
-def _json(body: dict, *, status: int = 200, mimetype: str = "application/json",
+_ENCODER = json_module.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _Raw(str):
+    """JSON text, embedded as it is."""
+
+
+def _encode(value: object) -> str:
+    return value if isinstance(value, _Raw) else _ENCODER.encode(value)
+
+
+def _object(**members: object) -> _Raw:
+    return _Raw("{" + ",".join(f'"{k}":{_encode(v)}' for k, v in members.items()) + "}")
+
+
+def _json(body: object, *, status: int = 200, mimetype: str = "application/json",
           private: bool = True) -> Response:
-    response = current_app.response_class(json.dumps(body), status=status, mimetype=mimetype)
+    response = current_app.response_class(_encode(body), status=status, mimetype=mimetype)
     if private:
         # Answers to a family's search describe where they live: never keep them in a cache.
         response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _feature(office_id: str, **extra) -> dict:
-    base = loaded().features[office_id]
-    return {**base, "properties": {**base["properties"], **extra}}
+def _feature(office_id: str, **extra: object) -> _Raw:
+    head = loaded().feature_heads[office_id]
+    return _Raw(head + "".join(f',"{k}":{_encode(v)}' for k, v in extra.items()) + "}}")
 
 
-def _collection(features: list[dict], **members) -> dict:
-    return {"type": "FeatureCollection", **members, "features": features}
+def _collection(features: list[_Raw], **members: object) -> _Raw:
+    return _object(type="FeatureCollection", **members,
+                   features=_Raw("[" + ",".join(features) + "]"))
 
 
 def _origin_json(origin: Origin) -> dict:
@@ -86,17 +105,18 @@ def _origin_json(origin: Origin) -> dict:
             "label": origin.label, "postcode": origin.postcode}
 
 
-def _responsibility_json(resp: Responsibility, search: Search | None = None) -> dict:
+def _responsibility_json(resp: Responsibility, search: Search | None = None,
+                         **extra: object) -> _Raw:
     distances = {h.office_id: h.distance_km for h in search.responsible} if search else {}
     features = [_feature(o, responsible=True, **({"distance_km": distances[o]}
                                                   if o in distances else {}))
                 for o in resp.office_ids]
-    return {"in_bavaria": resp.in_bavaria, "ambiguous": resp.ambiguous,
-            "districts": [{"ags": a, "name": n} for a, n in resp.districts],
-            "offices": _collection(features)}
+    return _object(in_bavaria=resp.in_bavaria, ambiguous=resp.ambiguous,
+                   districts=[{"ags": a, "name": n} for a, n in resp.districts],
+                   offices=_collection(features), **extra)
 
 
-def _search_json(search: Search, **members) -> Response:
+def _search_json(search: Search, **members: object) -> Response:
     responsible = set(search.origin.responsibility.office_ids)
     features = [_feature(h.office_id, distance_km=h.distance_km,
                          responsible=h.office_id in responsible) for h in search.hits]
@@ -148,7 +168,7 @@ def office(office_id: str) -> Response:
 @bp.get("/responsible")
 def responsible() -> Response:
     origin = _origin()
-    return _json({**_responsibility_json(origin.responsibility), "origin": _origin_json(origin)})
+    return _json(_responsibility_json(origin.responsibility, origin=_origin_json(origin)))
 
 
 @bp.get("/postcodes/<postcode>")

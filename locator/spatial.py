@@ -3,7 +3,9 @@
 shapely's STRtree answers "within R" but has no k-nearest; scipy's cKDTree answers both, in
 microseconds for a million points. Below SCAN_MAX points a vectorised scan of all distances is
 faster than the tree's per-call overhead (96 offices: ~8 µs against ~40 µs for a k-query), so
-small sets are scanned and large ones use the tree; both give the same answer.
+small sets are scanned and large ones get the tree, built once at start-up; both give the same
+answer (tests/test_spatial.py). scipy is imported only then: for the 96 offices it would cost
+~0.3 s of start-up and ~25 MB per worker for nothing.
 
 Results are ordered by (distance, index). Callers sort their points by id first, so ties (two
 offices in one building) break by id and nearest(k) is always a prefix of nearest(k + 1).
@@ -12,7 +14,6 @@ offices in one building) break by id and nearest(k) is always a prefix of neares
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 SCAN_MAX = 4096
 # The tree and numpy may differ in the last bits of a distance; this slack (metres) lets the
@@ -27,8 +28,11 @@ class PointIndex:
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         self._x = np.ascontiguousarray(xy[:, 0])
         self._y = np.ascontiguousarray(xy[:, 1])
-        self._tree = cKDTree(xy)
         self._scan = len(xy) <= scan_max
+        if not self._scan:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(xy)
 
     def __len__(self) -> int:
         return len(self._x)

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 class Loaded:
     locator: Locator
     features: dict[str, dict]
+    # Each feature's JSON without its two closing braces, so an answer appends
+    # ',"distance_km":…' to the properties instead of encoding the office again per request.
+    feature_heads: dict[str, str]
     all_offices_json: str
 
 
@@ -45,7 +48,9 @@ def serialise(locator: Locator) -> Loaded:
         }
     collection = {"type": "FeatureCollection", "data_version": locator.data_version,
                   "features": list(features.values())}
-    return Loaded(locator, features, json.dumps(collection, ensure_ascii=False))
+    # "properties" is each feature's last member: its JSON ends in "}}".
+    heads = {i: json.dumps(f, ensure_ascii=False)[:-2] for i, f in features.items()}
+    return Loaded(locator, features, heads, json.dumps(collection, ensure_ascii=False))
 
 
 class LocatorState:
