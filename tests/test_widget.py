@@ -146,7 +146,7 @@ def test_missing_office_fields_are_never_rendered_as_none_or_null(client, path):
     html = client.get(path).get_data(as_text=True)
     text = re.sub(r"<[^>]+>", " ", html.split("<body", 1)[1])
     assert not re.search(r"\b(None|null|undefined|nan)\b", text)
-    assert "Genaue Anschrift und Kontaktdaten sind noch nicht erfasst." in html
+    assert "Anschrift und Kontaktdaten sind noch nicht erfasst." in html
     assert 'href="https://www.openstreetmap.org/directions?route=%3B' in html
     assert 'href="geo:' in html
 

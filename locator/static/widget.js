@@ -111,7 +111,7 @@
     var osm = 'https://www.openstreetmap.org/directions?route=%3B' + p.lat + '%2C' + p.lon;
     return [
       el(opts.heading || 'p', { 'class': 'office__title', text: p.district_name || p.name }),
-      el('p', { 'class': 'office__name', text: p.name }),
+      opts.compact ? null : el('p', { 'class': 'office__name', text: p.name }),
       opts.responsible ? el('p', { 'class': 'office__badge' }, [
         el('span', { 'aria-hidden': 'true', text: '★ ' }), T.responsible_heading]) : null,
       typeof opts.distance === 'number' ? el('p', { 'class': 'office__distance',
@@ -201,17 +201,19 @@
     map.fitBounds(cfg.bounds);
     // Overview: clustered generously. Results: only pins that would overlap (the many
     // Landkreis offices in their kreisfreie Stadt) form a cluster, so the numbers stay visible.
+    // No cluster animations: they cost slow phones dearly, and motion helps nobody here.
     groups.overview = L.markerClusterGroup({
-      showCoverageOnHover: false, maxClusterRadius: 45, iconCreateFunction: clusterIcon
+      showCoverageOnHover: false, maxClusterRadius: 45, iconCreateFunction: clusterIcon,
+      animate: false
     });
     groups.results = L.markerClusterGroup({
-      showCoverageOnHover: false, maxClusterRadius: 16, iconCreateFunction: resultClusterIcon
+      showCoverageOnHover: false, maxClusterRadius: 16, iconCreateFunction: resultClusterIcon,
+      animate: false
     });
     cluster = groups.overview;
     map.addLayer(cluster);
     overlay = L.layerGroup().addTo(map);
     map.on('popupclose', function () { setActive(null); });
-    trackSettling();
   }
 
   function makeMarker(feature) {
@@ -219,11 +221,8 @@
     var marker = L.marker([feature.properties.lat, feature.properties.lon], {
       icon: pinIcon(id), keyboard: true, riseOnHover: true, officeId: id
     });
-    marker.bindPopup(function () {
-      var info = view.results[id] || {};
-      return el('div', { 'class': 'office office--popup' }, officeCard(offices[id], {
-        popup: true, distance: info.distance, responsible: info.responsible }));
-    }, { maxWidth: 280, autoPanPadding: [20, 20] });
+    marker.bindPopup(function () { return popupContent(id); },
+      { maxWidth: 280, autoPanPadding: [20, 20] });
     marker.on('mouseover', function () { setActive(id); });
     marker.on('click', function () { setActive(id, true); });
     marker.on('add', function () {
@@ -271,6 +270,12 @@
     }
   }
 
+  function popupContent(id) {
+    var info = view.results[id] || {};
+    return el('div', { 'class': 'office office--popup' }, officeCard(offices[id], {
+      popup: true, distance: info.distance, responsible: info.responsible }));
+  }
+
   function showOnMap(id) {
     if (!map) { return; }
     var marker = markers[id];
@@ -278,24 +283,12 @@
     if (rect.top < 0 || rect.bottom > window.innerHeight) {
       ui.map.scrollIntoView({ block: 'nearest' });
     }
-    whenSettled(function () {
-      cluster.zoomToShowLayer(marker, function () { marker.openPopup(); setActive(id); });
-    });
-  }
-
-  // markercluster's zoomToShowLayer loses its way when called mid-animation (a family that
-  // presses "Show on map" right after a search): wait for the map to settle first.
-  var settled = true, settleTimer = null;
-  function whenSettled(callback, waited) {
-    if (settled || (waited || 0) > 3000) { callback(); return; }
-    setTimeout(function () { whenSettled(callback, (waited || 0) + 50); }, 50);
-  }
-  function trackSettling() {
-    map.on('movestart zoomstart', function () { settled = false; clearTimeout(settleTimer); });
-    map.on('moveend', function () {
-      clearTimeout(settleTimer);
-      settleTimer = setTimeout(function () { settled = true; }, 300);  // cluster animation: 250 ms
-    });
+    // A popup of its own at the office rather than the marker's: the marker may sit in a
+    // cluster (a Landkreis office often shares its kreisfreie Stadt's point).
+    map.setView(marker.getLatLng(), Math.max(map.getZoom(), 11), { animate: false });
+    L.popup({ maxWidth: 280, autoPanPadding: [20, 20], offset: [0, -10] })
+      .setLatLng(marker.getLatLng()).setContent(popupContent(id)).openOn(map);
+    setActive(id);
   }
 
   // --- results -----------------------------------------------------------------------------------
@@ -310,7 +303,7 @@
       'data-office-id': id }, [
       rank ? el('span', { 'class': 'result__rank', 'aria-hidden': 'true', text: String(rank) }) : null,
       el('div', { 'class': 'office' }, officeCard(feature, {
-        heading: 'h3', distance: info.distance, responsible: info.responsible })),
+        heading: 'h3', distance: info.distance, responsible: info.responsible, compact: true })),
       button
     ]);
     item.addEventListener('mouseenter', function () { setActive(id); });
@@ -415,7 +408,8 @@
     if (data.responsible.ambiguous) { message += ' ' + T.ambiguous_announce; } else if (names.length) {
       message += ' ' + t('responsible_announce', { names: joinNames(names) });
     }
-    announce(message);
+    // A label may end in a full stop of its own ("84032 Landshut u. a.").
+    announce(message.replace(/\.\.(\s|$)/g, '.$1'));
     drawSearch(data, ctx, features, responsibleIds, label);
   }
 

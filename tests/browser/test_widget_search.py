@@ -77,6 +77,8 @@ def test_keyboard_only_postcode_search(open_page, live_server, axe):
     assert has_visible_focus(page)
     page.keyboard.press("Enter")
     popup = page.wait_for_selector(".leaflet-popup-content")
+    page.wait_for_timeout(500)
+    assert popup.is_visible(), "the popup closed again"
     first = expected["features"][0]["properties"]
     assert first["district_name"] in popup.inner_text()
     assert "null" not in popup.inner_text()
