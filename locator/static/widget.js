@@ -184,7 +184,11 @@
 
   function initMap() {
     if (!window.L || !L.markerClusterGroup) { return; }
-    map = L.map(ui.map, { zoomControl: false, minZoom: 6, maxZoom: 18 });
+    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    map = L.map(ui.map, {
+      zoomControl: false, minZoom: 6, maxZoom: 18,
+      zoomAnimation: !still, fadeAnimation: !still, markerZoomAnimation: !still
+    });
     L.control.zoom({ zoomInTitle: T.zoom_in, zoomOutTitle: T.zoom_out }).addTo(map);
     map.attributionControl.setPrefix('<a href="https://leafletjs.com/">Leaflet</a>');
     map.attributionControl.addAttribution(cfg.postcode_attribution);
@@ -411,6 +415,10 @@
     // A label may end in a full stop of its own ("84032 Landshut u. a.").
     announce(message.replace(/\.\.(\s|$)/g, '.$1'));
     drawSearch(data, ctx, features, responsibleIds, label);
+    // On a phone the answer lands below the form: bring it into view (focus stays put).
+    if (ui.panel.getBoundingClientRect().top > window.innerHeight - 120) {
+      ui.panel.scrollIntoView({ block: 'start' });
+    }
   }
 
   function drawSearch(data, ctx, features, responsibleIds, label) {

@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from widget_helpers import ARTIFACTS
+from live_server import LiveServer
+from widget_helpers import ARTIFACTS, TILE_HOST
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60
-# Console noise that is expected offline: the tile server cannot be reached.
-_TILE_FAILURE = re.compile(r"Failed to load resource|ERR_(NAME_NOT_RESOLVED|INTERNET|CONNECTION|"
-                           r"ADDRESS|TUNNEL|PROXY|NETWORK|FAILED|TIMED_OUT|ABORTED)", re.I)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,12 +40,6 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not os.access(CHROMIUM, os.X_OK):
@@ -66,38 +51,16 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server() -> Iterator[str]:
     """gunicorn serving create_app() on a free loopback port, as scripts/serve runs it."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "gunicorn.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATOR_")}
-    env.update(LOCATOR_ACCESS_LOG=str(log), PYTHONUNBUFFERED="1")
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(gunicorn), "--config", "python:locator.gunicorn_conf", "--workers", "2",
-             "--bind", f"127.0.0.1:{port}", "locator:create_app()"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gunicorn did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-    yield base
-    process.send_signal(signal.SIGTERM)
+    server = LiveServer(workers=2)
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        server.start()
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
+    yield server.url
+    server.stop()
+    server.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -145,8 +108,8 @@ def open_page(browser, live_server: str, request: pytest.FixtureRequest
             text = message.text
             if "Content Security Policy" in text or "Content-Security-Policy" in text:
                 watch.csp.append(text)
-            elif message.type == "error" and not _TILE_FAILURE.search(text):
-                watch.errors.append(text)
+            elif message.type == "error" and not _is_tile_failure(message):
+                watch.errors.append(f"{text} ({message.location.get('url')})")
 
         page.on("console", _console)
         page.on("request", lambda req: watch.requests.append(req.url))
@@ -170,6 +133,13 @@ def open_page(browser, live_server: str, request: pytest.FixtureRequest
                 pass
     for context in contexts:
         context.close()
+
+
+def _is_tile_failure(message) -> bool:
+    """Expected offline: the tile server cannot be reached."""
+    url = message.location.get("url") or ""
+    return (message.text.startswith("Failed to load resource")
+            and urlsplit(url).netloc == TILE_HOST)
 
 
 @pytest.fixture

@@ -159,7 +159,7 @@ def test_embed_script_inserts_a_working_iframe(open_page, live_server, host_site
 
 def test_screenshots_for_the_record(open_page, live_server):
     """Desktop screenshots after a search, kept in tests/artifacts/ for a human look."""
-    page, _ = open_page("/")
+    page, _ = open_page("/", reduced_motion="reduce")  # the widget then draws without zooming
     search(page, "84032")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "widget-desktop.png"))
