@@ -100,8 +100,9 @@ class DistrictAreas:
         """Read GeoJSON directly, or any other vector file GDAL reads, with an AGS column."""
         if not path.exists():
             raise DataError(path, "district area file not found")
-        if path.suffix.lower() in (".geojson", ".json"):
-            # The shipped default: parsed without GDAL, which would cost ~30 MB per worker.
+        if path.suffix.lower() in (".geojson", ".json") and not _declares_crs(path):
+            # The shipped default (RFC 7946: WGS84): parsed without GDAL, which would cost
+            # ~30 MB per worker. Older GeoJSON with a "crs" member goes through GDAL.
             keys, geometries, columns = _read_geojson(path, ags_column)
         else:
             keys, geometries, columns = _read_with_gdal(path, ags_column)
@@ -147,6 +148,13 @@ def _district_key(value: object) -> str:
     if text.endswith(".0") and text[:-2].isdigit():  # a float column
         text = text[:-2]
     return text.zfill(5)[:5] if text.isdigit() else text
+
+
+def _declares_crs(path: Path) -> bool:
+    """Whether a GeoJSON file names its CRS (GeoJSON 2008, e.g. EPSG:25832 from QGIS/ogr2ogr);
+    the member precedes the features in what those tools write."""
+    with path.open("rb") as fh:
+        return b'"crs"' in fh.read(4096)
 
 
 def _read_geojson(path: Path, ags_column: str | None):

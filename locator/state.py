@@ -87,6 +87,9 @@ class LocatorState:
             try:
                 loaded = serialise(Locator.from_settings(self.settings))
             except LocatorError as err:
+                # Remember the bad files' stamp: they are tried again when they change, not at
+                # every check (each try would hold up a request for a whole load).
+                self._stamp = stamp
                 log.error("reload failed, still serving data version %s: %s",
                           self._loaded.locator.data_version, err)
                 return False

@@ -144,10 +144,6 @@ def test_district_file_without_an_ags_column_is_named(data_dir, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-@pytest.mark.xfail(strict=True, reason=(
-    "defect in locator/districts.py: _read_geojson ignores a GeoJSON 'crs' member and reads "
-    "EPSG:25832 metres as lon/lat; the start-up error then blames offices.csv line 2 ('not "
-    "inside Bavaria') instead of the district file (the same layer as GeoPackage loads)"))
 def test_district_geojson_in_a_metric_crs_is_read_in_it_or_refused_by_name(data_dir, tmp_path):
     import geopandas as gpd
 
@@ -330,11 +326,6 @@ def test_file_change_check_reloads_a_good_file_and_keeps_old_data_on_a_bad_one(d
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "defect in locator/state.py: after a failed reload LocatorState keeps the old files' stamp, "
-    "so maybe_reload() loads the same bad file again at every LOCATOR_RELOAD_CHECK_S interval; "
-    "each time one request waits for the whole failed load (1.2–2.0 s measured here) and the "
-    "error is logged again"))
 def test_a_bad_file_is_tried_once_per_change_not_at_every_check(data_dir):
     check_s = 0.3
     env = {"LOCATOR_DATA_DIR": str(data_dir), "LOCATOR_RELOAD_CHECK_S": str(check_s)}
