@@ -178,7 +178,7 @@
       html: el('span', {}, [el('span', { 'class': 'koki-cluster__count', 'aria-hidden': 'true', 'data-count': children.length, text: text }),
         responsible ? el('span', { 'class': 'koki-pin__star', 'aria-hidden': 'true', text: '★' }) : null,
         hidden(joinNames(names) + (responsible ? ', ' + T.responsible_heading : '') + '. ' +
-          t('cluster_label', { count: ranks.length }))])
+          t('cluster_label', { count: children.length }))])
     });
   }
 
