@@ -350,13 +350,17 @@ def table(figures: dict) -> str:
     elif http:
         lines += ["", f"HTTP on 127.0.0.1 ({http['setup']}):", "",
                   "| Endpoint | requests/s | × healthz | p50 ms | p99 ms | non-2xx "
-                  "| socket errors |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| socket errors | worker CPU µs/request | × healthz by CPU |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name in bench_http.ENDPOINTS:
             r = http[name]
             lines.append(f"| {name} | {_fmt(r['requests_per_s'])} | {r['vs_healthz']:.2f} | "
                          f"{_fmt(r['p50_ms'])} | {_fmt(r['p99_ms'])} | {r['non_2xx']} | "
-                         f"{r['socket_errors']} |")
+                         f"{r['socket_errors']} | {_fmt(r['worker_cpu_us_per_request'])} | "
+                         f"{r['cpu_vs_healthz']:.2f} |")
+        lines.append("\nWorker CPU per request comes from /proc/<pid>/stat of the workers around "
+                     "each wrk run: unlike requests/s it hardly moves with other load on the "
+                     "machine.")
     if "startup" in figures:
         mem = figures["memory"]
         lines += ["", f"Start-up to first answered /healthz: {figures['startup']['seconds']} s "

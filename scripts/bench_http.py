@@ -3,6 +3,7 @@ latency on 127.0.0.1 against gunicorn as scripts/serve runs it. Imported by scri
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -126,6 +127,19 @@ def memory(server: LiveServer) -> dict:
     }
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (/proc/<pid>/stat), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def pss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -143,10 +157,15 @@ def throughput(server: LiveServer, queries: list[str], work_dir: Path, *, second
     scripts = {name: write_lua(work_dir / f"wrk-{name}.lua", template, queries)
                for name, template in ENDPOINTS.items()}
     runs: dict[str, list[dict]] = {name: [] for name in ENDPOINTS}
+    workers = server.worker_pids()
     for _ in range(rounds):
         for name in ENDPOINTS:
-            runs[name].append(run_wrk(server.url + "/", scripts[name], seconds=seconds,
-                                      connections=connections))
+            cpu_before = cpu_seconds(workers)
+            run = run_wrk(server.url + "/", scripts[name], seconds=seconds,
+                          connections=connections)
+            # The workers' own CPU per answer: what the server pays, whatever else runs here.
+            run["cpu_us"] = (cpu_seconds(workers) - cpu_before) / max(run["requests"], 1) * 1e6
+            runs[name].append(run)
     result = {}
     for name, results in runs.items():
         result[name] = {
@@ -157,9 +176,14 @@ def throughput(server: LiveServer, queries: list[str], work_dir: Path, *, second
             "non_2xx": sum(r["non_2xx"] for r in results),
             "socket_errors": sum(sum(r["socket_errors"].values()) for r in results),
             "runs_requests_per_s": [round(r["requests_per_s"] or 0) for r in results],
+            "worker_cpu_us_per_request": round(statistics.median(r["cpu_us"] for r in results)),
         }
     health = result["healthz"]["requests_per_s"] or 1
+    health_cpu = result["healthz"]["worker_cpu_us_per_request"] or 1
     for name in result:
         result[name]["vs_healthz"] = round(result[name]["requests_per_s"] / health, 2)
+        # The same ratio from CPU cost: the throughput ratio of a server with its cores to itself.
+        result[name]["cpu_vs_healthz"] = round(
+            health_cpu / max(result[name]["worker_cpu_us_per_request"], 1), 2)
     result["_last_raw"] = {name: results[-1]["raw"] for name, results in runs.items()}
     return result
