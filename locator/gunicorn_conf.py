@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 
 from gunicorn.glogging import Logger
 
@@ -67,6 +68,12 @@ class PrivateLogger(Logger):
         for key in ("q", "f", "h", "a", "{raw_uri}e"):
             atoms.pop(key, None)
         return atoms
+
+
+def post_worker_init(worker) -> None:
+    """SIGHUP to a worker means the same as to the master: pass it on, instead of gunicorn's
+    default for workers (terminate at once, dropping the request in flight)."""
+    signal.signal(signal.SIGHUP, lambda *_: os.kill(worker.ppid, signal.SIGHUP))
 
 
 def on_reload(server) -> None:

@@ -340,11 +340,6 @@ def test_a_bad_file_is_tried_once_per_change_not_at_every_check(data_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "defect in locator/gunicorn_conf.py: since reloads moved to the master, a worker keeps "
-    "gunicorn's default SIGHUP action (terminate): `kill -HUP <worker pid>` kills it at once, "
-    "the request in flight is closed unanswered and the replacement forks the master's "
-    "old data; a post_worker_init hook could ignore SIGHUP or pass it on to the master"))
 def test_sighup_to_a_worker_drops_no_request(data_dir):
     with LiveServer(workers=1, env={"LOCATOR_DATA_DIR": str(data_dir)}) as server:
         (worker,) = server.wait_for_workers()
