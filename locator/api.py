@@ -33,8 +33,14 @@ def locator() -> Locator:
 
 # --- parsing ---------------------------------------------------------------------------------
 
+def _arg(name: str) -> str | None:
+    args = request.args
+    # "in" first: MultiDict.get raises and catches a KeyError for every absent argument.
+    return args.get(name) if name in args else None
+
+
 def _number(name: str) -> float | None:
-    raw = request.args.get(name)
+    raw = _arg(name)
     if raw is None:
         return None
     try:
@@ -47,7 +53,7 @@ def _number(name: str) -> float | None:
 
 
 def _integer(name: str, default: int) -> int:
-    raw = request.args.get(name)
+    raw = _arg(name)
     if raw is None:
         return default
     try:
@@ -58,7 +64,7 @@ def _integer(name: str, default: int) -> int:
 
 def _origin() -> Origin:
     return locator().locate(lat=_number("lat"), lon=_number("lon"),
-                            postcode=request.args.get("postcode"), q=request.args.get("q"))
+                            postcode=_arg("postcode"), q=_arg("q"))
 
 
 # --- serialisation -----------------------------------------------------------------------------
@@ -105,24 +111,30 @@ def _origin_json(origin: Origin) -> dict:
             "label": origin.label, "postcode": origin.postcode}
 
 
-def _responsibility_json(resp: Responsibility, search: Search | None = None,
-                         **extra: object) -> _Raw:
-    distances = {h.office_id: h.distance_km for h in search.responsible} if search else {}
-    features = [_feature(o, responsible=True, **({"distance_km": distances[o]}
-                                                  if o in distances else {}))
-                for o in resp.office_ids]
-    return _object(in_bavaria=resp.in_bavaria, ambiguous=resp.ambiguous,
-                   districts=[{"ags": a, "name": n} for a, n in resp.districts],
-                   offices=_collection(features), **extra)
+def _responsibility_head(resp: Responsibility) -> dict:
+    return {"in_bavaria": resp.in_bavaria, "ambiguous": resp.ambiguous,
+            "districts": [{"ags": a, "name": n} for a, n in resp.districts]}
+
+
+def _hits(heads: dict[str, str], hits, responsible) -> str:
+    """Features of search hits: each office's pre-encoded head plus distance and flag."""
+    return ",".join(
+        f'{heads[h.office_id]},"distance_km":{h.distance_km!r},'
+        f'"responsible":{"true" if h.office_id in responsible else "false"}}}}}'
+        for h in hits)
 
 
 def _search_json(search: Search, **members: object) -> Response:
-    responsible = set(search.origin.responsibility.office_ids)
-    features = [_feature(h.office_id, distance_km=h.distance_km,
-                         responsible=h.office_id in responsible) for h in search.hits]
-    body = _collection(features, origin=_origin_json(search.origin), **members,
-                       responsible=_responsibility_json(search.origin.responsibility, search))
-    return _json(body, mimetype=GEOJSON)
+    heads = loaded().feature_heads
+    origin, resp = search.origin, search.origin.responsibility
+    # One C-encoded object for everything but the features, which are spliced in: the
+    # encoded text ends in "}}" (the responsibility object, then the answer).
+    skeleton = _ENCODER.encode({"type": "FeatureCollection", "origin": _origin_json(origin),
+                                **members, "responsible": _responsibility_head(resp)})
+    body = (f'{skeleton[:-2]},"offices":{{"type":"FeatureCollection","features":['
+            f'{_hits(heads, search.responsible, resp.office_ids)}]}}}},"features":['
+            f'{_hits(heads, search.hits, resp.office_ids)}]}}')
+    return _json(_Raw(body), mimetype=GEOJSON)
 
 
 def _place_json(place: Place, *, postcode: str | None = None) -> dict:
@@ -168,7 +180,10 @@ def office(office_id: str) -> Response:
 @bp.get("/responsible")
 def responsible() -> Response:
     origin = _origin()
-    return _json(_responsibility_json(origin.responsibility, origin=_origin_json(origin)))
+    resp = origin.responsibility
+    features = [_feature(o, responsible=True) for o in resp.office_ids]
+    return _json(_object(**_responsibility_head(resp), offices=_collection(features),
+                         origin=_origin_json(origin)))
 
 
 @bp.get("/postcodes/<postcode>")

@@ -127,7 +127,10 @@ class DistrictAreas:
 
     def key_at(self, lat: float, lon: float) -> str | None:
         """District AGS (or a foreign area's country code) at a point; None outside coverage."""
-        x, y = to_metric(lat, lon)
+        return self.key_at_xy(*to_metric(lat, lon))
+
+    def key_at_xy(self, x: float, y: float) -> str | None:
+        """key_at() for a point already in EPSG:25832 (metres)."""
         if self._tree is not None:
             boxes = self._tree.query(shapely.Point(x, y))
         else:

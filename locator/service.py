@@ -47,6 +47,8 @@ class Origin:
     postcode: str | None
     precision: str
     responsibility: Responsibility
+    x: float  # EPSG:25832, metres: projected once, used by every query on this origin
+    y: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +78,10 @@ class Locator:
         self.data_version = data_version
         self._names = {**(district_names or {}), **{a: d.name for a, d in districts.items()}}
         self._ids = self.offices.index.to_numpy(dtype=object)
-        self._index = PointIndex(
-            np.column_stack([self.offices.geometry.x, self.offices.geometry.y])
-        )
+        # Plain (x, y) tuples for per-request arithmetic: pandas indexing costs ~100 µs a call.
+        self._xy = list(zip(self.offices.geometry.x.tolist(), self.offices.geometry.y.tolist(),
+                            strict=True))
+        self._index = PointIndex(np.asarray(self._xy).reshape(-1, 2))
         by_district: dict[str, list[str]] = {}
         for office_id, ags in zip(self._ids, self.offices["district_ags"], strict=True):
             by_district.setdefault(ags, []).append(office_id)
@@ -127,8 +130,10 @@ class Locator:
         if q is not None:
             return self._text_origin(q)
         lat, lon = check_point(lat, lon)
+        x, y = to_metric(lat, lon)
+        key = self.areas.key_at_xy(x, y)
         return Origin(lat, lon, "coordinates", None, None, "coordinates",
-                      self.responsible_at(lat, lon))
+                      self._responsibility((key,) if key else ()), x, y)
 
     def responsible_at(self, lat: float, lon: float) -> Responsibility:
         """Responsibility at a point, by the district area the point lies in."""
@@ -154,7 +159,7 @@ class Locator:
         if entry is None:
             raise NotFound(f"postcode {postcode} is not in the gazetteer", parameter="postcode")
         return Origin(entry.lat, entry.lon, "postcode", entry.label, postcode, "postcode",
-                      self._responsibility(entry.district_ags))
+                      self._responsibility(entry.district_ags), *to_metric(entry.lat, entry.lon))
 
     def _text_origin(self, q: str) -> Origin:
         text = " ".join(q.split())
@@ -171,7 +176,8 @@ class Locator:
         return Origin(found.latitude, found.longitude,
                       "postcode" if raw["precision"] == "postcode" else "place", found.address,
                       raw.get("postcode"), raw["precision"],
-                      self._responsibility(tuple(raw["district_ags"])))
+                      self._responsibility(tuple(raw["district_ags"])),
+                      *to_metric(found.latitude, found.longitude))
 
     # --- searches ------------------------------------------------------------------------
 
@@ -180,31 +186,28 @@ class Locator:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidParameter(f"limit must be 1..{MAX_LIMIT}, got {limit}",
                                    parameter="limit")
-        x, y = to_metric(origin.lat, origin.lon)
-        idx, dist = self._index.nearest(x, y, limit)
-        return self._search(origin, x, y, idx, dist)
+        idx, dist = self._index.nearest(origin.x, origin.y, limit)
+        return self._search(origin, idx, dist)
 
     def within(self, origin: Origin, radius_km: float) -> Search:
         """All offices within ``radius_km`` of the origin, nearest first."""
         if not 0 < radius_km <= MAX_RADIUS_KM:  # also rejects NaN
             raise InvalidParameter(f"radius_km must be > 0 and <= {MAX_RADIUS_KM:g}, "
                                    f"got {radius_km}", parameter="radius_km")
-        x, y = to_metric(origin.lat, origin.lon)
-        idx, dist = self._index.within(x, y, radius_km * 1000.0)
-        return self._search(origin, x, y, idx, dist)
+        idx, dist = self._index.within(origin.x, origin.y, radius_km * 1000.0)
+        return self._search(origin, idx, dist)
 
-    def _search(self, origin: Origin, x: float, y: float, idx: np.ndarray,
-                dist: np.ndarray) -> Search:
+    def _search(self, origin: Origin, idx: np.ndarray, dist: np.ndarray) -> Search:
         hits = tuple(Hit(self._ids[i], round(d / 1000.0, 3))
                      for i, d in zip(idx.tolist(), dist.tolist(), strict=True))
         near = {h.office_id: h for h in hits}
-        responsible = tuple(near.get(o) or Hit(o, self._distance_km(o, x, y))
+        responsible = tuple(near.get(o) or Hit(o, self._distance_km(o, origin.x, origin.y))
                             for o in origin.responsibility.office_ids)
         return Search(origin, hits, responsible)
 
     def _distance_km(self, office_id: str, x: float, y: float) -> float:
-        geometry = self.offices.geometry.iloc[self._position[office_id]]
-        return round(math.hypot(geometry.x - x, geometry.y - y) / 1000.0, 3)
+        ox, oy = self._xy[self._position[office_id]]
+        return round(math.hypot(ox - x, oy - y) / 1000.0, 3)
 
     def district_name(self, ags: str) -> str:
         """Official name for Bavarian districts, GeoNames' name for the others."""

@@ -196,10 +196,7 @@ def test_nearest_of_an_empty_request_and_more_than_all(how):
 @given(origin=st.tuples(st.floats(47.27, 50.56), st.floats(8.98, 13.84)),
        k=st.integers(1, 20))
 def test_real_offices_nearest_prefix_sorted_and_ties_by_id(locator, origin, k):
-    from locator.service import Origin, Responsibility
-
-    here = Origin(origin[0], origin[1], "coordinates", None, None, "coordinates",
-                  Responsibility(False, False, (), ()))
+    here = locator.locate(lat=origin[0], lon=origin[1])
     hits_k = locator.nearest(here, k).hits
     hits_k1 = locator.nearest(here, k + 1).hits
     assert hits_k == hits_k1[:k]
