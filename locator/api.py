@@ -5,7 +5,8 @@ from __future__ import annotations
 import json as json_module
 import math
 
-from flask import Blueprint, Response, current_app, g, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
+from werkzeug.datastructures import MultiDict
 
 from .errors import InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Place
@@ -21,26 +22,20 @@ MAX_SUGGESTIONS = 10
 
 
 def loaded() -> Loaded:
-    """This request's data: read once, so a reload mid-request cannot mix two versions."""
-    if "loaded" not in g:
-        g.loaded = current_app.extensions["locator"].loaded
-    return g.loaded
-
-
-def locator() -> Locator:
-    return loaded().locator
+    """The current data. Each view reads it once and passes it on, so a reload in the middle
+    of a request cannot mix two versions."""
+    return current_app.extensions["locator"].loaded
 
 
 # --- parsing ---------------------------------------------------------------------------------
 
-def _arg(name: str) -> str | None:
-    args = request.args
+def _arg(args: MultiDict, name: str) -> str | None:
     # "in" first: MultiDict.get raises and catches a KeyError for every absent argument.
     return args.get(name) if name in args else None
 
 
-def _number(name: str) -> float | None:
-    raw = _arg(name)
+def _number(args: MultiDict, name: str) -> float | None:
+    raw = _arg(args, name)
     if raw is None:
         return None
     try:
@@ -52,8 +47,8 @@ def _number(name: str) -> float | None:
     return value
 
 
-def _integer(name: str, default: int) -> int:
-    raw = _arg(name)
+def _integer(args: MultiDict, name: str, default: int) -> int:
+    raw = _arg(args, name)
     if raw is None:
         return default
     try:
@@ -62,9 +57,9 @@ def _integer(name: str, default: int) -> int:
         raise InvalidParameter(f"{name} must be an integer, got {raw!r}", parameter=name) from None
 
 
-def _origin() -> Origin:
-    return locator().locate(lat=_number("lat"), lon=_number("lon"),
-                            postcode=_arg("postcode"), q=_arg("q"))
+def _origin(locator: Locator, args: MultiDict) -> Origin:
+    return locator.locate(lat=_number(args, "lat"), lon=_number(args, "lon"),
+                          postcode=_arg(args, "postcode"), q=_arg(args, "q"))
 
 
 # --- serialisation -----------------------------------------------------------------------------
@@ -95,8 +90,8 @@ def _json(body: object, *, status: int = 200, mimetype: str = "application/json"
     return response
 
 
-def _feature(office_id: str, **extra: object) -> _Raw:
-    head = loaded().feature_heads[office_id]
+def _feature(data: Loaded, office_id: str, **extra: object) -> _Raw:
+    head = data.feature_heads[office_id]
     return _Raw(head + "".join(f',"{k}":{_encode(v)}' for k, v in extra.items()) + "}}")
 
 
@@ -124,8 +119,8 @@ def _hits(heads: dict[str, str], hits, responsible) -> str:
         for h in hits)
 
 
-def _search_json(search: Search, **members: object) -> Response:
-    heads = loaded().feature_heads
+def _search_json(data: Loaded, search: Search, **members: object) -> Response:
+    heads = data.feature_heads
     origin, resp = search.origin, search.origin.responsibility
     # One C-encoded object for everything but the features, which are spliced in: the
     # encoded text ends in "}}" (the responsibility object, then the answer).
@@ -157,31 +152,35 @@ def offices() -> Response:
 
 @bp.get("/offices/nearest")
 def nearest() -> Response:
-    limit = _integer("limit", 5)
-    search = locator().nearest(_origin(), limit)
-    return _search_json(search, limit=limit)
+    data, args = loaded(), request.args
+    limit = _integer(args, "limit", 5)
+    search = data.locator.nearest(_origin(data.locator, args), limit)
+    return _search_json(data, search, limit=limit)
 
 
 @bp.get("/offices/within")
 def within() -> Response:
-    radius_km = _number("radius_km")
+    data, args = loaded(), request.args
+    radius_km = _number(args, "radius_km")
     if radius_km is None:
         raise InvalidParameter("radius_km is missing", parameter="radius_km")
-    search = locator().within(_origin(), radius_km)
-    return _search_json(search, radius_km=radius_km)
+    search = data.locator.within(_origin(data.locator, args), radius_km)
+    return _search_json(data, search, radius_km=radius_km)
 
 
 @bp.get("/offices/<office_id>")
 def office(office_id: str) -> Response:
-    locator().office(office_id)  # NotFound for an unknown id
-    return _json(_feature(office_id), mimetype=GEOJSON, private=False)
+    data = loaded()
+    data.locator.office(office_id)  # NotFound for an unknown id
+    return _json(_feature(data, office_id), mimetype=GEOJSON, private=False)
 
 
 @bp.get("/responsible")
 def responsible() -> Response:
-    origin = _origin()
+    data = loaded()
+    origin = _origin(data.locator, request.args)
     resp = origin.responsibility
-    features = [_feature(o, responsible=True) for o in resp.office_ids]
+    features = [_feature(data, o, responsible=True) for o in resp.office_ids]
     return _json(_object(**_responsibility_head(resp), offices=_collection(features),
                          origin=_origin_json(origin)))
 
@@ -191,10 +190,11 @@ def postcode(postcode: str) -> Response:
     if not POSTCODE_RE.match(postcode):
         raise InvalidParameter(f"postcode must be 5 digits, got {postcode!r}",
                                parameter="postcode")
-    entry = locator().gazetteer.postcode(postcode)
+    locator = loaded().locator
+    entry = locator.gazetteer.postcode(postcode)
     if entry is None:
         raise NotFound(f"postcode {postcode} is not in the gazetteer", parameter="postcode")
-    names = locator().district_name
+    names = locator.district_name
     return _json({
         "postcode": entry.postcode, "lat": entry.lat, "lon": entry.lon,
         "in_bavaria": entry.in_bavaria,
@@ -212,12 +212,12 @@ def places() -> Response:
                                parameter="q")
     if len(q) > 100:
         raise InvalidParameter("q is longer than 100 characters", parameter="q")
-    limit = _integer("limit", MAX_SUGGESTIONS)
+    limit = _integer(request.args, "limit", MAX_SUGGESTIONS)
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise InvalidParameter(f"limit must be 1..{MAX_SUGGESTIONS}, got {limit}",
                                parameter="limit")
     suggestions = []
-    for entry in locator().gazetteer.suggest(q, limit=limit):
+    for entry in loaded().locator.gazetteer.suggest(q, limit=limit):
         if isinstance(entry, Place):
             suggestions.append({"kind": "place", "label": entry.name, "postcode": None,
                                 **_place_json(entry)})
@@ -242,7 +242,7 @@ def docs() -> str:
 
 @ops.get("/healthz")
 def healthz() -> Response:
-    current = locator()
+    current = loaded().locator
     return _json({"status": "ok", "offices": len(current.offices),
                   "data_version": current.data_version,
                   "district_areas": current.areas.source})
