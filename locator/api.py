@@ -81,13 +81,14 @@ def _object(**members: object) -> _Raw:
     return _Raw("{" + ",".join(f'"{k}":{_encode(v)}' for k, v in members.items()) + "}")
 
 
+_NO_STORE = (("Cache-Control", "no-store"),)
+
+
 def _json(body: object, *, status: int = 200, mimetype: str = "application/json",
           private: bool = True) -> Response:
-    response = current_app.response_class(_encode(body), status=status, mimetype=mimetype)
-    if private:
-        # Answers to a family's search describe where they live: never keep them in a cache.
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    # Answers to a family's search describe where they live: never keep them in a cache.
+    return current_app.response_class(_encode(body), status=status, content_type=mimetype,
+                                      headers=_NO_STORE if private else None)
 
 
 def _feature(data: Loaded, office_id: str, **extra: object) -> _Raw:

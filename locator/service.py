@@ -6,6 +6,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -51,8 +52,9 @@ class Origin:
     y: float
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
+    """An office and its projected distance; a tuple, as answers create several per request."""
+
     office_id: str
     distance_km: float
 
@@ -87,6 +89,7 @@ class Locator:
             by_district.setdefault(ags, []).append(office_id)
         self._by_district = {a: tuple(ids) for a, ids in by_district.items()}
         self._position = {office_id: i for i, office_id in enumerate(self._ids)}
+        self._responsibilities: dict[tuple[str, ...], Responsibility] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Locator:
@@ -140,6 +143,13 @@ class Locator:
         return self._responsibility((key,) if (key := self.areas.key_at(lat, lon)) else ())
 
     def _responsibility(self, keys: tuple[str, ...]) -> Responsibility:
+        # A few hundred distinct key sets exist: build each answer once, then reuse it.
+        found = self._responsibilities.get(keys)
+        if found is None:
+            found = self._responsibilities[keys] = self._new_responsibility(keys)
+        return found
+
+    def _new_responsibility(self, keys: tuple[str, ...]) -> Responsibility:
         # Foreign areas carry a country code, not an AGS: they name no district.
         keys = tuple(k for k in keys if len(k) == 5 and k.isdigit())
         bavarian = [k for k in keys if is_bavarian(k)]
