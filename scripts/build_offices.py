@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
-import unicodedata
 from pathlib import Path
 
 from locator.config import REPO_GEODATA
@@ -22,21 +20,13 @@ from locator.districts import load_bavarian_districts
 from locator.gazetteer import Gazetteer
 from locator.offices import OFFICE_COLUMNS
 from locator.storage import write_csv_atomically
+from locator.textnorm import slug
 
 NAME = "KoKi – Netzwerk frühe Kindheit, {district}"
 PROVENANCE = (
     "Ort: Sitz der Kreisverwaltung ({seat}), geokodiert mit dem Offline-Ortsverzeichnis "
     "(GeoNames, Ortsmittel der Postleitzahlpunkte); Anschrift und Kontakt nicht verifiziert"
 )
-
-
-def slug(text: str) -> str:
-    """ASCII id, German transliteration: "Landkreis Mühldorf a.Inn" → landkreis-muehldorf-a-inn."""
-    text = text.lower()
-    for umlaut, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        text = text.replace(umlaut, plain)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
 def build(data_dir: Path) -> list[dict[str, object]]:
