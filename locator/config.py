@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "TILE_ATTRIBUTION": (
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende'
     ),
+    "FRAME_ANCESTORS": "*",  # CSP frame-ancestors of the widget pages (checked by the widget)
     "OFFICE_LIST_MAX_AGE_S": 300,
     "RELOAD_CHECK_S": 0,  # > 0: check the data files for changes this often and reload
     "GEOCODER": "offline",
@@ -46,6 +47,7 @@ class Settings:
     cors_origins: tuple[str, ...]
     tile_url: str
     tile_attribution: str
+    frame_ancestors: str
     office_list_max_age_s: int
     reload_check_s: float
     geocoder: str
@@ -91,6 +93,7 @@ class Settings:
             cors_origins=origins,
             tile_url=str(merged["TILE_URL"]),
             tile_attribution=str(merged["TILE_ATTRIBUTION"]),
+            frame_ancestors=str(merged["FRAME_ANCESTORS"]) or "*",
             office_list_max_age_s=int(_number(merged, "OFFICE_LIST_MAX_AGE_S", minimum=0)),
             reload_check_s=_number(merged, "RELOAD_CHECK_S", minimum=0),
             geocoder=str(merged["GEOCODER"]).strip().lower() or "offline",

@@ -66,7 +66,7 @@ def _configure(state: BlueprintSetupState) -> None:
     static = Path(bp.static_folder or "")
     messages = {lang: json.loads((static / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
                 for lang in LANGS}
-    ancestors = frame_ancestors(str(app.config.get("FRAME_ANCESTORS") or "*"))
+    ancestors = frame_ancestors(settings.frame_ancestors)
     digest = hashlib.sha256()
     for path in sorted(static.rglob("*")):
         if path.is_file():
