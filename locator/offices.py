@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from collections.abc import Mapping
@@ -35,16 +36,21 @@ _PHONE = re.compile(r"^\+?[0-9 ()/\-]{6,}$")
 def read_offices(path: Path, districts: Mapping[str, District]) -> gpd.GeoDataFrame:
     """Validated offices, indexed by id, geometry in EPSG:25832, district fields joined."""
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            _check_header(path, header)
-            rows = [check_row(path, line, row, districts)
-                    for line, row in enumerate(reader, start=2)]
+        data = path.read_bytes()
     except FileNotFoundError as err:
         raise DataError(path, "office file not found") from err
+    try:
+        # Decoded whole (the file is small), so a bad byte can be placed on its line.
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DataError(path, f"not UTF-8 ({err.reason} at byte {err.start})") from err
+        raise DataError(path, f"not UTF-8 ({err.reason} at byte {err.start})",
+                        line=data.count(b"\n", 0, err.start) + 1) from err
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        _check_header(path, header)
+        rows = [check_row(path, line, row, districts)
+                for line, row in enumerate(reader, start=2)]
     except csv.Error as err:
         raise DataError(path, f"malformed CSV: {err}") from err
     if not rows:

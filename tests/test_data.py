@@ -151,7 +151,7 @@ def test_bad_header(tmp_path, districts, office_rows, columns, message):
 def test_not_utf8_missing_and_empty_files(tmp_path, districts):
     latin = tmp_path / "latin.csv"
     latin.write_bytes(",".join(OFFICE_COLUMNS).encode() + "\nstadt-f\xfcrth".encode("cp1252"))
-    with pytest.raises(DataError, match="not UTF-8"):
+    with pytest.raises(DataError, match=r"latin.csv, line 2: not UTF-8 \(.* at byte \d+\)"):
         read_offices(latin, districts)
     with pytest.raises(DataError, match="office file not found"):
         read_offices(tmp_path / "missing.csv", districts)
