@@ -67,6 +67,11 @@ class Settings:
         return self.data_dir / "districts.csv"
 
     @property
+    def data_files(self) -> tuple[Path, ...]:
+        """Every file the service loads: their digest is the data version, their change a reload."""
+        return (self.offices_file, self.district_names_file, self.postcodes_file, self.areas_file)
+
+    @property
     def areas_file(self) -> Path:
         """District areas: official boundaries when configured, else the shipped approximation."""
         return self.districts_file or self.data_dir / "district_areas.geojson"

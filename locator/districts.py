@@ -20,6 +20,7 @@ from .crs import METRIC, to_metric
 from .errors import DataError
 
 DISTRICT_TYPES = ("Landkreis", "kreisfreie Stadt")
+# In their official order: the third digit of a Bavarian AGS (1–7) numbers them.
 REGIERUNGSBEZIRKE = (
     "Oberbayern", "Niederbayern", "Oberpfalz", "Oberfranken", "Mittelfranken", "Unterfranken",
     "Schwaben",

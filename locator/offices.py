@@ -15,6 +15,7 @@ import pandas as pd
 from .crs import METRIC, WGS84
 from .districts import District
 from .errors import DataError
+from .gazetteer import POSTCODE_RE
 
 OFFICE_COLUMNS = (
     "id", "name", "district_ags", "street", "postcode", "city", "phone", "email", "website",
@@ -28,7 +29,6 @@ BAVARIA_LAT = (47.2, 50.65)
 BAVARIA_LON = (8.9, 13.95)
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_POSTCODE = re.compile(r"^\d{5}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 _PHONE = re.compile(r"^\+?[0-9 ()/\-]{6,}$")
 
@@ -115,7 +115,7 @@ def check_row(path: Path, line: int, row: dict, districts: Mapping[str, District
     if clean["location_precision"] not in PRECISIONS:
         raise fail("location_precision", f"{clean['location_precision']!r} is not one of "
                                          f"{', '.join(PRECISIONS)}")
-    if clean["postcode"] and not _POSTCODE.match(clean["postcode"]):
+    if clean["postcode"] and not POSTCODE_RE.match(clean["postcode"]):
         raise fail("postcode", f"{clean['postcode']!r} is not a 5-digit postcode")
     if clean["email"] and not _EMAIL.match(clean["email"]):
         raise fail("email", f"{clean['email']!r} is not an e-mail address")

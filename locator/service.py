@@ -111,10 +111,8 @@ class Locator:
                 raise DataError(settings.offices_file,
                                 f"({office.lat}, {office.lon}) is not inside Bavaria",
                                 line=office.line, field="lat")
-        files = (settings.offices_file, settings.district_names_file, settings.postcodes_file,
-                 settings.areas_file)
         names = gazetteer.district_names()
-        return cls(offices, districts, gazetteer, areas, data_version=_digest(files),
+        return cls(offices, districts, gazetteer, areas, data_version=_digest(settings.data_files),
                    district_names=names)
 
     # --- origins and responsibility ------------------------------------------------------

@@ -107,10 +107,8 @@ class LocatorState:
             self.reload()
 
     def _files_stamp(self) -> tuple:
-        s = self.settings
-        paths = (s.offices_file, s.district_names_file, s.postcodes_file, s.areas_file)
         stamp = []
-        for path in paths:
+        for path in self.settings.data_files:
             try:
                 st = os.stat(path)
                 stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))

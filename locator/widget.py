@@ -29,6 +29,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from markupsafe import Markup
 
+from .districts import REGIERUNGSBEZIRKE
 from .errors import ConfigError
 from .textnorm import fold
 
@@ -38,9 +39,6 @@ LANGS = {"de": "de-DE", "en": "en-GB"}
 RADII_KM = (5, 10, 25, 50, 100)
 DEFAULT_RADIUS_KM = 25
 NEAREST_LIMIT = 5
-# The seven Regierungsbezirke in their official order (by their AGS digit 1–7).
-REGIERUNGSBEZIRKE = ("Oberbayern", "Niederbayern", "Oberpfalz", "Oberfranken", "Mittelfranken",
-                     "Unterfranken", "Schwaben")
 # Initial map view: Bavaria's bounding box ([south, west], [north, east]).
 BAVARIA_BOUNDS = ((47.27, 8.97), (50.57, 13.84))
 VENDOR = {"leaflet": xs_leaflet, "leaflet.markercluster": xs_cluster}

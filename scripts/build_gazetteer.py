@@ -18,6 +18,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from locator.districts import REGIERUNGSBEZIRKE
 from locator.storage import write_csv_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +36,6 @@ POSTCODE_COLUMNS = [
 ]
 DISTRICT_COLUMNS = ["ags", "name", "short_name", "type", "regierungsbezirk"]
 
-# The third digit of a Bavarian AGS is the Regierungsbezirk.
-REGIERUNGSBEZIRKE = {
-    "1": "Oberbayern", "2": "Niederbayern", "3": "Oberpfalz", "4": "Oberfranken",
-    "5": "Mittelfranken", "6": "Unterfranken", "7": "Schwaben",
-}
 # NUTS abbreviates differently from the Bavarian statistics office (Gemeindeverzeichnis);
 # these short names follow the official Bavarian spelling.
 OFFICIAL_SHORT_NAMES = {
@@ -111,7 +107,7 @@ def bavarian_districts(rows: list[dict[str, str]], nuts: dict[str, str]) -> list
             "name": f"{prefix} {short}",
             "short_name": short,
             "type": "kreisfreie Stadt" if is_city else "Landkreis",
-            "regierungsbezirk": REGIERUNGSBEZIRKE[ags[2]],
+            "regierungsbezirk": REGIERUNGSBEZIRKE[int(ags[2]) - 1],
         })
     return districts
 
