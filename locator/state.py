@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Loaded:
     locator: Locator
-    features: dict[str, dict]
     # Each feature's JSON without its two closing braces, so an answer appends
     # ',"distance_km":…' to the properties instead of encoding the office again per request.
     feature_heads: dict[str, str]
@@ -50,7 +49,7 @@ def serialise(locator: Locator) -> Loaded:
                   "features": list(features.values())}
     # "properties" is each feature's last member: its JSON ends in "}}".
     heads = {i: json.dumps(f, ensure_ascii=False)[:-2] for i, f in features.items()}
-    return Loaded(locator, features, heads, json.dumps(collection, ensure_ascii=False))
+    return Loaded(locator, heads, json.dumps(collection, ensure_ascii=False))
 
 
 class LocatorState:
@@ -71,14 +70,6 @@ class LocatorState:
     @property
     def current(self) -> Locator:
         return self._loaded.locator
-
-    @property
-    def features(self) -> dict[str, dict]:
-        return self._loaded.features
-
-    @property
-    def all_offices_json(self) -> str:
-        return self._loaded.all_offices_json
 
     def reload(self) -> bool:
         """Load the data files anew; True if the new data now serves, False if kept the old."""
