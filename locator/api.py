@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json as json_module
 import math
+from collections.abc import Sequence
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, render_template, request
-from werkzeug.datastructures import MultiDict
 
 from .errors import InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Place
 from .openapi import openapi_document
-from .service import Locator, Origin, Responsibility, Search
+from .service import Locator, Origin, Search
 from .state import Loaded
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,13 +30,30 @@ def loaded() -> Loaded:
 
 # --- parsing ---------------------------------------------------------------------------------
 
-def _arg(args: MultiDict, name: str) -> str | None:
-    # "in" first: MultiDict.get raises and catches a KeyError for every absent argument.
-    return args.get(name) if name in args else None
+MAX_PARAMETERS = 20
 
 
-def _number(args: MultiDict, name: str) -> float | None:
-    raw = _arg(args, name)
+def _params() -> dict[str, str]:
+    """The query string's parameters by name, decoded by urllib's parse_qsl into a plain dict
+    (half the cost of request.args' MultiDict, which every search would pay).
+
+    A name given twice is refused rather than one of its values guessed."""
+    try:
+        pairs = parse_qsl(request.query_string.decode("utf-8", "replace"),
+                          keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+    except ValueError:
+        raise InvalidParameter(f"more than {MAX_PARAMETERS} query parameters",
+                               parameter="query") from None
+    params = dict(pairs)
+    if len(params) < len(pairs):
+        names = [n for n, _ in pairs]
+        name = next(n for n in names if names.count(n) > 1)
+        raise InvalidParameter(f"{name} is given more than once", parameter=name)
+    return params
+
+
+def _number(params: dict[str, str], name: str) -> float | None:
+    raw = params.get(name)
     if raw is None:
         return None
     try:
@@ -47,8 +65,8 @@ def _number(args: MultiDict, name: str) -> float | None:
     return value
 
 
-def _integer(args: MultiDict, name: str, default: int) -> int:
-    raw = _arg(args, name)
+def _integer(params: dict[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
     if raw is None:
         return default
     try:
@@ -57,80 +75,69 @@ def _integer(args: MultiDict, name: str, default: int) -> int:
         raise InvalidParameter(f"{name} must be an integer, got {raw!r}", parameter=name) from None
 
 
-def _origin(locator: Locator, args: MultiDict) -> Origin:
-    return locator.locate(lat=_number(args, "lat"), lon=_number(args, "lon"),
-                          postcode=_arg(args, "postcode"), q=_arg(args, "q"))
+def _origin(locator: Locator, params: dict[str, str]) -> Origin:
+    return locator.locate(lat=_number(params, "lat"), lon=_number(params, "lon"),
+                          postcode=params.get("postcode"), q=params.get("q"))
 
 
 # --- serialisation -----------------------------------------------------------------------------
-# Answers are assembled from each office's pre-encoded JSON (state.Loaded.feature_heads): only
-# the per-request parts (distances, origin, responsibility) are encoded per request.
+# Answers are UTF-8 bytes assembled from parts encoded once per data version: each office's
+# feature (state.Loaded.feature_heads) and each responsibility's members and offices
+# (Loaded.responsibility_parts). Per request only the origin and the distances are formatted.
 
 _ENCODER = json_module.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-class _Raw(str):
-    """JSON text, embedded as it is."""
-
-
-def _encode(value: object) -> str:
-    return value if isinstance(value, _Raw) else _ENCODER.encode(value)
-
-
-def _object(**members: object) -> _Raw:
-    return _Raw("{" + ",".join(f'"{k}":{_encode(v)}' for k, v in members.items()) + "}")
-
-
 _NO_STORE = (("Cache-Control", "no-store"),)
+
+
+def _utf8(value: object) -> bytes:
+    return _ENCODER.encode(value).encode()
 
 
 def _json(body: object, *, status: int = 200, mimetype: str = "application/json",
           private: bool = True) -> Response:
+    """A JSON answer of a value or of already encoded bytes."""
     # Answers to a family's search describe where they live: never keep them in a cache.
-    return current_app.response_class(_encode(body), status=status, content_type=mimetype,
+    return current_app.response_class(body if isinstance(body, bytes) else _utf8(body),
+                                      status=status, content_type=mimetype,
                                       headers=_NO_STORE if private else None)
 
 
-def _feature(data: Loaded, office_id: str, **extra: object) -> _Raw:
-    head = data.feature_heads[office_id]
-    return _Raw(head + "".join(f',"{k}":{_encode(v)}' for k, v in extra.items()) + "}}")
+def _origin_json(origin: Origin) -> bytes:
+    # %.5f: about a metre, as precise as a position needs to be.
+    return (b'{"lat":%.5f,"lon":%.5f,"resolved_by":"%s","precision":"%s","label":%s,'
+            b'"postcode":%s}' % (origin.lat, origin.lon, origin.resolved_by.encode(),
+                                  origin.precision.encode(), _utf8_or_null(origin.label),
+                                  _utf8_or_null(origin.postcode)))
 
 
-def _collection(features: list[_Raw], **members: object) -> _Raw:
-    return _object(type="FeatureCollection", **members,
-                   features=_Raw("[" + ",".join(features) + "]"))
+def _utf8_or_null(text: str | None) -> bytes:
+    return b"null" if text is None else _utf8(text)
 
 
-def _origin_json(origin: Origin) -> dict:
-    return {"lat": round(origin.lat, 5), "lon": round(origin.lon, 5),
-            "resolved_by": origin.resolved_by, "precision": origin.precision,
-            "label": origin.label, "postcode": origin.postcode}
+_RESPONSIBLE = {True: b',"responsible":true}}', False: b',"responsible":false}}'}
 
 
-def _responsibility_head(resp: Responsibility) -> dict:
-    return {"in_bavaria": resp.in_bavaria, "ambiguous": resp.ambiguous,
-            "districts": [{"ags": a, "name": n} for a, n in resp.districts]}
+def _add_features(parts: list[bytes], heads: dict[str, bytes], office_ids: Sequence[str],
+                  metres: list[int], responsible: tuple[str, ...]) -> None:
+    """Append found offices as features: each office's encoded head, distance and flag."""
+    for n, (office_id, m) in enumerate(zip(office_ids, metres, strict=True)):
+        parts += (b"," if n else b"", heads[office_id], b',"distance_km":%.3f' % (m / 1000.0),
+                  _RESPONSIBLE[office_id in responsible])
 
 
-def _hits(heads: dict[str, str], hits, responsible) -> str:
-    """Features of search hits: each office's pre-encoded head plus distance and flag."""
-    return ",".join(
-        f'{heads[h.office_id]},"distance_km":{h.distance_km!r},'
-        f'"responsible":{"true" if h.office_id in responsible else "false"}}}}}'
-        for h in hits)
-
-
-def _search_json(data: Loaded, search: Search, **members: object) -> Response:
-    heads = data.feature_heads
-    origin, resp = search.origin, search.origin.responsibility
-    # One C-encoded object for everything but the features, which are spliced in: the
-    # encoded text ends in "}}" (the responsibility object, then the answer).
-    skeleton = _ENCODER.encode({"type": "FeatureCollection", "origin": _origin_json(origin),
-                                **members, "responsible": _responsibility_head(resp)})
-    body = (f'{skeleton[:-2]},"offices":{{"type":"FeatureCollection","features":['
-            f'{_hits(heads, search.responsible, resp.office_ids)}]}}}},"features":['
-            f'{_hits(heads, search.hits, resp.office_ids)}]}}')
-    return _json(_Raw(body), mimetype=GEOJSON)
+def _search_json(data: Loaded, search: Search, extra: bytes) -> Response:
+    """A search answer, joined from its parts in one go; ``extra`` holds the query's own
+    members (',"limit":5')."""
+    heads, origin = data.feature_heads, search.origin
+    responsible = origin.responsibility.office_ids
+    parts = [b'{"type":"FeatureCollection","origin":', _origin_json(origin), extra,
+             b',"responsible":{', data.responsibility_parts(origin.responsibility)[0],
+             b',"offices":{"type":"FeatureCollection","features":[']
+    _add_features(parts, heads, responsible, search.responsible_m, responsible)
+    parts.append(b']}},"features":[')
+    _add_features(parts, heads, search.office_ids, search.distances_m, responsible)
+    parts.append(b"]}")
+    return _json(b"".join(parts), mimetype=GEOJSON)
 
 
 def _place_json(place: Place, *, postcode: str | None = None) -> dict:
@@ -153,37 +160,36 @@ def offices() -> Response:
 
 @bp.get("/offices/nearest")
 def nearest() -> Response:
-    data, args = loaded(), request.args
-    limit = _integer(args, "limit", 5)
-    search = data.locator.nearest(_origin(data.locator, args), limit)
-    return _search_json(data, search, limit=limit)
+    data, params = loaded(), _params()
+    limit = _integer(params, "limit", 5)
+    search = data.locator.nearest(_origin(data.locator, params), limit)
+    return _search_json(data, search, b',"limit":%d' % limit)
 
 
 @bp.get("/offices/within")
 def within() -> Response:
-    data, args = loaded(), request.args
-    radius_km = _number(args, "radius_km")
+    data, params = loaded(), _params()
+    radius_km = _number(params, "radius_km")
     if radius_km is None:
         raise InvalidParameter("radius_km is missing", parameter="radius_km")
-    search = data.locator.within(_origin(data.locator, args), radius_km)
-    return _search_json(data, search, radius_km=radius_km)
+    search = data.locator.within(_origin(data.locator, params), radius_km)
+    return _search_json(data, search, b',"radius_km":%s' % _utf8(radius_km))
 
 
 @bp.get("/offices/<office_id>")
 def office(office_id: str) -> Response:
     data = loaded()
     data.locator.office(office_id)  # NotFound for an unknown id
-    return _json(_feature(data, office_id), mimetype=GEOJSON, private=False)
+    return _json(data.feature_heads[office_id] + b"}}", mimetype=GEOJSON, private=False)
 
 
 @bp.get("/responsible")
 def responsible() -> Response:
     data = loaded()
-    origin = _origin(data.locator, request.args)
-    resp = origin.responsibility
-    features = [_feature(data, o, responsible=True) for o in resp.office_ids]
-    return _json(_object(**_responsibility_head(resp), offices=_collection(features),
-                         origin=_origin_json(origin)))
+    origin = _origin(data.locator, _params())
+    members, offices = data.responsibility_parts(origin.responsibility)
+    return _json(b'{%s,"offices":{"type":"FeatureCollection","features":[%s]},"origin":%s}' % (
+        members, offices, _origin_json(origin)))
 
 
 @bp.get("/postcodes/<postcode>")
@@ -207,13 +213,14 @@ def postcode(postcode: str) -> Response:
 
 @bp.get("/places")
 def places() -> Response:
-    q = request.args.get("q")
+    params = _params()
+    q = params.get("q")
     if q is None or not q.strip():
         raise InvalidParameter("q is missing: give the start of a postcode or place name",
                                parameter="q")
     if len(q) > 100:
         raise InvalidParameter("q is longer than 100 characters", parameter="q")
-    limit = _integer(request.args, "limit", MAX_SUGGESTIONS)
+    limit = _integer(params, "limit", MAX_SUGGESTIONS)
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise InvalidParameter(f"limit must be 1..{MAX_SUGGESTIONS}, got {limit}",
                                parameter="limit")

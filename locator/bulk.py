@@ -25,7 +25,8 @@ from .gazetteer import (
     parse_query,
 )
 from .geocoding import OnlineGeocoder
-from .sheets import cell_text, detect_roles, no_gc
+from .memory import no_gc
+from .sheets import cell_text, detect_roles
 
 STATUSES = ("ok", "not_found", "invalid", "conflict")
 # A city the postcode does not list is accepted within this distance of the postcode's point

@@ -94,7 +94,17 @@ class DistrictAreas:
         # touches it, finds the candidates in a dict look-up (~3 µs a point, against ~11 µs for
         # an STRtree query). Municipality-level files with thousands of areas use the tree.
         self._tree = shapely.STRtree(geometries) if len(geometries) >= tree_min else None
-        self._grid = {} if self._tree is not None else _box_grid(geometries, GRID_CELL_M)
+        # {cell: key} for a cell inside one area, else {cell: (start, stop)} of its candidates
+        # in self._candidates.
+        self._grid: dict[tuple[int, int], str | tuple[int, int]] = {}
+        if self._tree is None:
+            cells, self._candidates, bounds = _box_grid(geometries, GRID_CELL_M)
+            self._grid = dict(zip(cells, zip(bounds[:-1], bounds[1:], strict=True), strict=True))
+            # Cells of Bavaria that lie inside one area hold its key: most look-ups there need
+            # no polygon test at all (the other cells are rarely asked, so not worth start-up).
+            self._grid.update(_interior_cells(
+                cells, self._candidates, bounds, geometries, keys, GRID_CELL_M,
+                np.array([is_bavarian(k) for k in keys], dtype=bool)))
         self.source = source
 
     @classmethod
@@ -137,9 +147,12 @@ class DistrictAreas:
         if self._tree is not None:
             boxes = self._tree.query(shapely.Point(x, y))
         else:
-            boxes = self._grid.get((int(x // GRID_CELL_M), int(y // GRID_CELL_M)))
-            if boxes is None:
+            found = self._grid.get((int(x // GRID_CELL_M), int(y // GRID_CELL_M)))
+            if found is None:
                 return None
+            if isinstance(found, str):  # a cell inside one area
+                return found
+            boxes = self._candidates[found[0]:found[1]]
         hits = boxes[shapely.intersects_xy(self._geometries[boxes], x, y)]
         if len(hits) == 0:
             return None
@@ -165,8 +178,8 @@ def _declares_crs(path: Path) -> bool:
 
 def _read_geojson(path: Path, ags_column: str | None):
     try:
-        with path.open(encoding="utf-8") as fh:
-            document = json.load(fh)
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text)
         features = document["features"]
         properties = [f.get("properties") or {} for f in features]
         columns = list(dict.fromkeys(k for p in properties[:1] for k in p))
@@ -174,7 +187,12 @@ def _read_geojson(path: Path, ags_column: str | None):
         if column is None or column not in columns:
             return None, None, columns
         keys = [p.get(column) for p in properties]
-        geometries = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+        if all(f.get("geometry") for f in features):
+            # One GEOS parse of the whole collection, whose parts are the features' geometries
+            # in order (GEOS refuses null geometries: those files take the per-feature way).
+            geometries = shapely.get_parts(shapely.from_geojson(text))
+        else:
+            geometries = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
     except (OSError, ValueError, KeyError, TypeError, shapely.errors.GEOSException) as err:
         raise DataError(path, f"unreadable GeoJSON: {err}") from err
     # RFC 7946: GeoJSON is WGS84 (lon, lat).
@@ -199,11 +217,40 @@ def _read_with_gdal(path: Path, ags_column: str | None):
     return list(frame[column]), frame.geometry.to_numpy(), list(frame.columns)
 
 
-def _box_grid(geometries: np.ndarray, cell_m: float) -> dict[tuple[int, int], np.ndarray]:
-    """{(column, row): indices of the geometries whose bounding box touches that cell}."""
-    cells: dict[tuple[int, int], list[int]] = {}
-    for i, (x0, y0, x1, y1) in enumerate(shapely.bounds(geometries).tolist()):
-        for cx in range(int(x0 // cell_m), int(x1 // cell_m) + 1):
-            for cy in range(int(y0 // cell_m), int(y1 // cell_m) + 1):
-                cells.setdefault((cx, cy), []).append(i)
-    return {cell: np.asarray(found, dtype=np.intp) for cell, found in cells.items()}
+def _box_grid(geometries: np.ndarray, cell_m: float
+              ) -> tuple[list[tuple[int, int]], np.ndarray, list[int]]:
+    """The cells that the geometries' bounding boxes touch, as (column, row); the indices of
+    those geometries, grouped by cell; and where each cell's group starts (and the last ends)."""
+    x0, y0, x1, y1 = np.floor(shapely.bounds(geometries) / cell_m).astype(np.int64).T
+    columns, rows = x1 - x0 + 1, y1 - y0 + 1
+    counts = columns * rows
+    # Every (geometry, cell) pair of the boxes, then ordered by cell (geometries in order).
+    owner = np.repeat(np.arange(len(geometries)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    cx = x0[owner] + offset // rows[owner]
+    cy = y0[owner] + offset % rows[owner]
+    order = np.lexsort((owner, cy, cx))
+    cx, cy, owner = cx[order], cy[order], owner[order]
+    starts = np.flatnonzero(np.r_[True, (np.diff(cx) != 0) | (np.diff(cy) != 0)])
+    cells = list(zip(cx[starts].tolist(), cy[starts].tolist(), strict=True))
+    return cells, owner, [*starts.tolist(), len(owner)]
+
+
+def _interior_cells(cells: list[tuple[int, int]], candidates: np.ndarray, bounds: list[int],
+                    geometries: np.ndarray, keys: np.ndarray, cell_m: float,
+                    wanted: np.ndarray) -> dict[tuple[int, int], str]:
+    """{cell: key} for the cells with a wanted candidate that only one area touches and that
+    area contains, border included: every point of such a cell lies in that area alone."""
+    cell_of = np.repeat(np.arange(len(cells)), np.diff(bounds))  # each candidate's cell
+    chosen = np.bincount(cell_of, weights=wanted[candidates], minlength=len(cells)) > 0
+    pair_cell, pair_area = cell_of[chosen[cell_of]], candidates[chosen[cell_of]]
+    if len(pair_cell) == 0:
+        return {}
+    corner = np.array(cells, dtype=float) * cell_m
+    boxes = shapely.box(corner[:, 0], corner[:, 1], corner[:, 0] + cell_m, corner[:, 1] + cell_m)
+    touching = shapely.intersects(geometries[pair_area], boxes[pair_cell])
+    inside = shapely.contains_properly(geometries[pair_area], boxes[pair_cell])
+    single = np.bincount(pair_cell, weights=touching, minlength=len(cells)) == 1
+    return {cells[c]: str(keys[a])
+            for c, a in zip(pair_cell[inside].tolist(), pair_area[inside].tolist(), strict=True)
+            if single[c]}

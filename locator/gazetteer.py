@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from geopy.adapters import BaseSyncAdapter
+from geopy.exc import GeocoderServiceError
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
@@ -71,26 +73,33 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Postcode:
-    """A postcode with the places it serves; its point is the mean of their points."""
+    """A postcode with the places it serves; its point is the mean of their points.
+
+    Its districts, label and whether it is in Bavaria are fixed when it is built (with
+    ``of``): searches read them for every postcode query."""
 
     postcode: str
     lat: float
     lon: float
     places: tuple[Place, ...]
     points: tuple[tuple[float, float], ...]  # (lat, lon) of each place's row for this postcode
+    district_ags: tuple[str, ...]
+    in_bavaria: bool
+    label: str  # "96450 Coburg", or "… u. a." when it serves several places
 
-    @property
-    def district_ags(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(p.district_ags for p in self.places if p.district_ags))
-
-    @property
-    def in_bavaria(self) -> bool:
-        return any(p.in_bavaria for p in self.places)
-
-    @property
-    def label(self) -> str:
-        names = list(dict.fromkeys(p.name for p in self.places))
-        return f"{self.postcode} {names[0]}" + (" u. a." if len(names) > 1 else "")
+    @classmethod
+    def of(cls, postcode: str, places: tuple[Place, ...],
+           points: tuple[tuple[float, float], ...]) -> Postcode:
+        names = list(dict.fromkeys(p.name for p in places))
+        return cls(
+            postcode,
+            round(sum(pt[0] for pt in points) / len(points), 5),
+            round(sum(pt[1] for pt in points) / len(points), 5),
+            places, points,
+            district_ags=tuple(dict.fromkeys(p.district_ags for p in places if p.district_ags)),
+            in_bavaria=any(p.in_bavaria for p in places),
+            label=f"{postcode} {names[0]}" + (" u. a." if len(names) > 1 else ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +130,27 @@ class Match:
         return Location(self.label, (self.lat, self.lon), raw)
 
 
+class _Offline(BaseSyncAdapter):
+    """geopy adapter of the offline gazetteer: it has no network, so any request is a bug."""
+
+    def __init__(self, *, proxies, ssl_context) -> None:
+        super().__init__(proxies=proxies, ssl_context=ssl_context)
+
+    def get_json(self, url, *, timeout, headers):
+        raise GeocoderServiceError("the offline gazetteer makes no requests")
+
+    get_text = get_json
+
+
 class Gazetteer(Geocoder):
     """geopy Geocoder answering from the embedded GeoNames postcode data, without network."""
 
     def __init__(self, rows: Mapping[str, Sequence[str]], *,
                  district_names: Mapping[str, str] | None = None):
         """``rows``: the columns of POSTCODE_COLUMNS (a dict of lists, or a DataFrame)."""
-        # No scheme/adapter is ever used: nothing here leaves the process.
-        super().__init__(user_agent="koki-locator offline gazetteer")
+        # An adapter that refuses every request: nothing here leaves the process (and no TLS
+        # context is built for nothing, which costs ~50 ms of start-up).
+        super().__init__(user_agent="koki-locator offline gazetteer", adapter_factory=_Offline)
         names = dict(district_names or {})
         groups: dict[tuple[str, str], list[tuple[str, float, float]]] = defaultdict(list)
         meta: dict[tuple[str, str], tuple[str, str]] = {}
@@ -153,9 +175,10 @@ class Gazetteer(Geocoder):
                 lon=round(sum(p[2] for p in points) / len(points), 5),
                 postcodes=tuple(sorted({p[0] for p in points})),
             )
-            self._places[place_key(name)].append(place)
-            for key in short_place_keys(name):
-                self._short_places[key].append(place)
+            key = place_key(name)
+            self._places[key].append(place)
+            for short in short_place_keys(name, key):
+                self._short_places[short].append(place)
             for pc, lat, lon in points:
                 by_postcode[pc].append((place, lat, lon))
         # Each place's rank is computed once: sorting calls the key ~50,000 times at start-up.
@@ -165,13 +188,8 @@ class Gazetteer(Geocoder):
         self._postcodes = {}
         for pc, entries in by_postcode.items():
             entries.sort(key=lambda e: ranks[id(e[0])])
-            self._postcodes[pc] = Postcode(
-                postcode=pc,
-                lat=round(sum(e[1] for e in entries) / len(entries), 5),
-                lon=round(sum(e[2] for e in entries) / len(entries), 5),
-                places=tuple(e[0] for e in entries),
-                points=tuple((e[1], e[2]) for e in entries),
-            )
+            self._postcodes[pc] = Postcode.of(pc, tuple(e[0] for e in entries),
+                                              tuple((e[1], e[2]) for e in entries))
         self._district_names = {ags: district for (_, ags), (_, district) in meta.items() if ags}
         # Type-ahead index: sorted keys, each pointing at a postcode or a place.
         entries: list[tuple[str, tuple, str, Place | Postcode]] = []
@@ -230,6 +248,17 @@ class Gazetteer(Geocoder):
         """How many postcodes and named places the data holds."""
         return {"postcodes": len(self._postcodes),
                 "places": sum(len(p) for p in self._places.values())}
+
+    def all_postcodes(self) -> list[Postcode]:
+        """Every postcode of the data."""
+        return list(self._postcodes.values())
+
+    def district_sets(self) -> set[tuple[str, ...]]:
+        """Every combination of districts an answer can name: each postcode's districts and
+        each place's district (as in ``Location.raw["district_ags"]``)."""
+        return {e.district_ags for e in self._postcodes.values()} | {
+            (p.district_ags,) if p.district_ags else ()
+            for places in self._places.values() for p in places}
 
     def postcode(self, postcode: str) -> Postcode | None:
         """The postcode's entry, or None when the data does not know it."""

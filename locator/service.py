@@ -16,10 +16,12 @@ from .crs import to_metric
 from .districts import District, DistrictAreas, is_bavarian, load_bavarian_districts
 from .errors import DataError, InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Gazetteer
+from .memory import no_gc
 from .offices import read_offices
 from .spatial import PointIndex
 
 MAX_LIMIT = 50
+_NUMBERS = (float, int)
 MAX_RADIUS_KM = 200.0
 OFFICE_PROPERTIES = (
     "name", "district_ags", "district_name", "district_type", "regierungsbezirk", "street",
@@ -27,9 +29,12 @@ OFFICE_PROPERTIES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Responsibility:
-    """Who is responsible for a place: districts (ags, name) and their offices' ids."""
+    """Who is responsible for a place: districts (ags, name) and their offices' ids.
+
+    The Locator builds one per set of districts and reuses it, so identity is equality; eq=False
+    keeps the identity hash, which answer caches look up per request."""
 
     in_bavaria: bool
     ambiguous: bool
@@ -37,9 +42,11 @@ class Responsibility:
     office_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """A resolved search origin; ``resolved_by`` is "coordinates", "postcode" or "place"."""
+class Origin(NamedTuple):
+    """A resolved search origin; ``resolved_by`` is "coordinates", "postcode" or "place".
+
+    A tuple, not a dataclass: one is built per request, and a frozen dataclass's field-by-field
+    __init__ costs several times as much."""
 
     lat: float
     lon: float
@@ -53,18 +60,33 @@ class Origin:
 
 
 class Hit(NamedTuple):
-    """An office and its projected distance; a tuple, as answers create several per request."""
+    """An office and its projected distance, rounded to the metre."""
 
     office_id: str
     distance_km: float
 
 
-@dataclass(frozen=True, slots=True)
-class Search:
+class Search(NamedTuple):
+    """Offices found from an origin, nearest first, and the distances of the origin's
+    responsible offices (``origin.responsibility.office_ids``, also those not found).
+
+    Distances are whole metres, in columns beside the ids: answers format them directly, without
+    an object per office (``hits`` and ``responsible`` give Hit tuples to other readers)."""
+
     origin: Origin
-    hits: tuple[Hit, ...]
-    # Responsible offices with their distances, also when they are not among the hits.
-    responsible: tuple[Hit, ...]
+    office_ids: list[str]
+    distances_m: list[int]
+    responsible_m: list[int]
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        return tuple(Hit(o, m / 1000.0)
+                     for o, m in zip(self.office_ids, self.distances_m, strict=True))
+
+    @property
+    def responsible(self) -> tuple[Hit, ...]:
+        return tuple(Hit(o, m / 1000.0) for o, m in zip(
+            self.origin.responsibility.office_ids, self.responsible_m, strict=True))
 
 
 class Locator:
@@ -80,6 +102,7 @@ class Locator:
         self.data_version = data_version
         self._names = {**(district_names or {}), **{a: d.name for a, d in districts.items()}}
         self._ids = self.offices.index.to_numpy(dtype=object)
+        self._id_list = self._ids.tolist()
         # Plain (x, y) tuples for per-request arithmetic: pandas indexing costs ~100 µs a call.
         self._xy = list(zip(self.offices.geometry.x.tolist(), self.offices.geometry.y.tolist(),
                             strict=True))
@@ -89,11 +112,25 @@ class Locator:
             by_district.setdefault(ags, []).append(office_id)
         self._by_district = {a: tuple(ids) for a, ids in by_district.items()}
         self._position = {office_id: i for i, office_id in enumerate(self._ids)}
-        self._responsibilities: dict[tuple[str, ...], Responsibility] = {}
+        # Every responsibility an answer can name, built once: one per area's key and per set
+        # of districts of a postcode or place, a few hundred in all. Built from the data, not
+        # on demand, so nothing in memory tells which places were asked about.
+        key_sets = {(), *((k,) for k in areas.keys), *gazetteer.district_sets()}
+        self._responsibilities = {keys: self._new_responsibility(keys) for keys in key_sets}
+        # Postcode points in EPSG:25832, projected in one call here instead of one per query.
+        entries = gazetteer.all_postcodes()
+        x, y = to_metric(np.array([e.lat for e in entries]), np.array([e.lon for e in entries]))
+        self._postcode_xy = dict(zip([e.postcode for e in entries],
+                                     zip(x.tolist(), y.tolist(), strict=True), strict=True))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Locator:
         """Load and validate every data file; raises DataError naming file, line and field."""
+        with no_gc():  # ~10^5 objects, no cycles: the collector's passes cost ~0.2 s
+            return cls._load(settings)
+
+    @classmethod
+    def _load(cls, settings: Settings) -> Locator:
         districts = load_bavarian_districts(settings.district_names_file)
         gazetteer = Gazetteer.from_file(
             settings.postcodes_file, district_names={a: d.name for a, d in districts.items()}
@@ -120,6 +157,8 @@ class Locator:
     def locate(self, *, lat: float | None = None, lon: float | None = None,
                postcode: str | None = None, q: str | None = None) -> Origin:
         """Resolve exactly one of coordinates, postcode or place text into an Origin."""
+        if postcode is None and q is None and lat is not None and lon is not None:
+            return self._point_origin(lat, lon)  # the common case first
         given = [name for name, value in (("lat/lon", lat if lat is not None else lon),
                                           ("postcode", postcode), ("q", q)) if value is not None]
         if len(given) != 1:
@@ -130,6 +169,9 @@ class Locator:
             return self._postcode_origin(postcode)
         if q is not None:
             return self._text_origin(q)
+        return self._point_origin(lat, lon)  # one of the two is missing: check_point says which
+
+    def _point_origin(self, lat: float | None, lon: float | None) -> Origin:
         lat, lon = check_point(lat, lon)
         x, y = to_metric(lat, lon)
         key = self.areas.key_at_xy(x, y)
@@ -140,12 +182,13 @@ class Locator:
         """Responsibility at a point, by the district area the point lies in."""
         return self._responsibility((key,) if (key := self.areas.key_at(lat, lon)) else ())
 
+    def responsibilities(self) -> list[Responsibility]:
+        """The responsibilities built at load, which answers reuse."""
+        return list(self._responsibilities.values())
+
     def _responsibility(self, keys: tuple[str, ...]) -> Responsibility:
-        # A few hundred distinct key sets exist: build each answer once, then reuse it.
         found = self._responsibilities.get(keys)
-        if found is None:
-            found = self._responsibilities[keys] = self._new_responsibility(keys)
-        return found
+        return found if found is not None else self._new_responsibility(keys)
 
     def _new_responsibility(self, keys: tuple[str, ...]) -> Responsibility:
         # Foreign areas carry a country code, not an AGS: they name no district.
@@ -167,7 +210,7 @@ class Locator:
         if entry is None:
             raise NotFound(f"postcode {postcode} is not in the gazetteer", parameter="postcode")
         return Origin(entry.lat, entry.lon, "postcode", entry.label, postcode, "postcode",
-                      self._responsibility(entry.district_ags), *to_metric(entry.lat, entry.lon))
+                      self._responsibility(entry.district_ags), *self._postcode_xy[postcode])
 
     def _text_origin(self, q: str) -> Origin:
         text = " ".join(q.split())
@@ -206,16 +249,17 @@ class Locator:
         return self._search(origin, idx, dist)
 
     def _search(self, origin: Origin, idx: np.ndarray, dist: np.ndarray) -> Search:
-        hits = tuple(Hit(self._ids[i], round(d / 1000.0, 3))
-                     for i, d in zip(idx.tolist(), dist.tolist(), strict=True))
-        near = {h.office_id: h for h in hits}
-        responsible = tuple(near.get(o) or Hit(o, self._distance_km(o, origin.x, origin.y))
-                            for o in origin.responsibility.office_ids)
-        return Search(origin, hits, responsible)
+        office_ids = list(map(self._id_list.__getitem__, idx.tolist()))
+        metres = list(map(round, dist.tolist()))
+        responsible_m = []
+        for office_id in origin.responsibility.office_ids:
+            responsible_m.append(metres[office_ids.index(office_id)] if office_id in office_ids
+                                 else self._metres(office_id, origin))
+        return Search(origin, office_ids, metres, responsible_m)
 
-    def _distance_km(self, office_id: str, x: float, y: float) -> float:
+    def _metres(self, office_id: str, origin: Origin) -> int:
         ox, oy = self._xy[self._position[office_id]]
-        return round(math.hypot(ox - x, oy - y) / 1000.0, 3)
+        return round(math.hypot(ox - origin.x, oy - origin.y))
 
     def district_name(self, ags: str) -> str:
         """Official name for Bavarian districts, GeoNames' name for the others."""
@@ -230,11 +274,14 @@ class Locator:
 
 def check_point(lat, lon) -> tuple[float, float]:
     """Validated WGS84 latitude/longitude as floats; InvalidParameter names the bad one."""
+    if (type(lat) is float and type(lon) is float  # noqa: E721 (not subclasses: the fast path)
+            and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):  # NaN fails, as it should
+        return lat, lon
     for name, value, bound in (("lat", lat, 90.0), ("lon", lon, 180.0)):
         if value is None:
             raise InvalidParameter(f"{name} is missing (give lat and lon together)",
                                    parameter=name)
-        if not (isinstance(value, float | int) and math.isfinite(value)):
+        if not (isinstance(value, _NUMBERS) and math.isfinite(value)):
             raise InvalidParameter(f"{name} must be a finite number, got {value!r}",
                                    parameter=name)
         if not -bound <= value <= bound:

@@ -5,12 +5,10 @@ CSV or GeoJSON out, written atomically."""
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import zipfile
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import DataError
+from .memory import no_gc
 from .storage import write_atomically
 from .textnorm import fold
 
@@ -283,18 +282,4 @@ def _feature(result: dict, columns: list[str]) -> dict:
     geometry = ({"type": "Point", "coordinates": [lon, lat]} if lat is not None else None)
     return {"type": "Feature", "geometry": geometry,
             "properties": {c: result.get(c) for c in columns}}
-
-
-@contextmanager
-def no_gc():
-    """Pause the cyclic garbage collector while building 100,000s of acyclic dicts: its
-    repeated full passes over them cost a third of the run time, and there is no cycle to
-    collect."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 

@@ -28,6 +28,9 @@ class PointIndex:
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         self._x = np.ascontiguousarray(xy[:, 0])
         self._y = np.ascontiguousarray(xy[:, 1])
+        # The scan's points as x + iy: |z - origin| is the distance in two numpy calls (the same
+        # hypot as for separate x and y), half the calls of a scan over x and y.
+        self._z = self._x + 1j * self._y
         self._scan = len(xy) <= scan_max
         if not self._scan:
             from scipy.spatial import cKDTree
@@ -43,9 +46,9 @@ class PointIndex:
         if k <= 0:
             return np.empty(0, dtype=np.intp), np.empty(0)
         if self._scan:
-            dist = np.hypot(self._x - x, self._y - y)
+            dist = np.abs(self._z - complex(x, y))
             # A stable sort keeps index order among equal distances.
-            order = np.argsort(dist, kind="stable")[:k]
+            order = dist.argsort(kind="stable")[:k]
             return order, dist[order]
         dist, _ = self._tree.query((x, y), k=k)
         kth = float(np.atleast_1d(dist)[-1])
@@ -56,10 +59,11 @@ class PointIndex:
     def within(self, x: float, y: float, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Indices and distances (m) of all points within radius_m, nearest first."""
         if self._scan:
-            dist = np.hypot(self._x - x, self._y - y)
-            inside = np.flatnonzero(dist <= radius_m)  # ascending, so ties stay in index order
-            order = np.argsort(dist[inside], kind="stable")
-            return inside[order], dist[inside[order]]
+            dist = np.abs(self._z - complex(x, y))
+            inside = (dist <= radius_m).nonzero()[0]  # ascending, so ties stay in index order
+            near = dist[inside]
+            order = near.argsort(kind="stable")
+            return inside[order], near[order]
         candidates = self._tree.query_ball_point((x, y), radius_m + _SLACK_M)
         idx, dist = self._ordered(x, y, np.asarray(candidates, dtype=np.intp), None)
         keep = dist <= radius_m

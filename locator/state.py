@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .config import Settings
 from .errors import LocatorError
-from .service import OFFICE_PROPERTIES, Locator
+from .service import OFFICE_PROPERTIES, Locator, Responsibility
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Loaded:
     locator: Locator
-    # Each feature's JSON without its two closing braces, so an answer appends
+    # Each feature's UTF-8 JSON without its two closing braces, so an answer appends
     # ',"distance_km":…' to the properties instead of encoding the office again per request.
-    feature_heads: dict[str, str]
-    all_offices_json: str
+    feature_heads: dict[str, bytes]
+    all_offices_json: bytes
+    # Each responsibility the Locator built at load (keyed by the object itself) → its
+    # encoded answer parts: see responsibility_parts().
+    responsibility_json: dict[Responsibility, tuple[bytes, bytes]]
+
+    def responsibility_parts(self, resp: Responsibility) -> tuple[bytes, bytes]:
+        """The members "in_bavaria", "ambiguous" and "districts" without braces, and the
+        responsible offices as features marked responsible."""
+        found = self.responsibility_json.get(resp)
+        return found if found is not None else _responsibility_parts(self.feature_heads, resp)
 
 
 def serialise(locator: Locator) -> Loaded:
@@ -48,8 +57,20 @@ def serialise(locator: Locator) -> Loaded:
     collection = {"type": "FeatureCollection", "data_version": locator.data_version,
                   "features": list(features.values())}
     # "properties" is each feature's last member: its JSON ends in "}}".
-    heads = {i: json.dumps(f, ensure_ascii=False)[:-2] for i, f in features.items()}
-    return Loaded(locator, heads, json.dumps(collection, ensure_ascii=False))
+    heads = {i: _utf8_json(f)[:-2] for i, f in features.items()}
+    return Loaded(locator, heads, _utf8_json(collection), {
+        resp: _responsibility_parts(heads, resp) for resp in locator.responsibilities()})
+
+
+def _responsibility_parts(heads: dict[str, bytes], resp: Responsibility) -> tuple[bytes, bytes]:
+    members = _utf8_json({"in_bavaria": resp.in_bavaria, "ambiguous": resp.ambiguous,
+                          "districts": [{"ags": a, "name": n} for a, n in resp.districts]})
+    offices = b",".join(heads[o] + b',"responsible":true}}' for o in resp.office_ids)
+    return members[1:-1], offices
+
+
+def _utf8_json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class LocatorState:
