@@ -192,7 +192,9 @@ def _read_geojson(path: Path, ags_column: str | None):
             # in order (GEOS refuses null geometries: those files take the per-feature way).
             geometries = shapely.get_parts(shapely.from_geojson(text))
         else:
-            geometries = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+            geometries = shapely.from_geojson(np.array(
+                [json.dumps(f["geometry"]) if f.get("geometry") else None for f in features],
+                dtype=object))
     except (OSError, ValueError, KeyError, TypeError, shapely.errors.GEOSException) as err:
         raise DataError(path, f"unreadable GeoJSON: {err}") from err
     # RFC 7946: GeoJSON is WGS84 (lon, lat).

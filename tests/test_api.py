@@ -258,6 +258,12 @@ BAD = [
     ("/api/v1/places", "q"),
     ("/api/v1/places?q=%20", "q"),
     ("/api/v1/places?q=Cob&limit=11", "limit"),
+    # A parameter given twice: which value was meant is a guess, so it is refused.
+    ("/api/v1/offices/nearest?lat=49&lat=50&lon=11", "lat"),
+    ("/api/v1/offices/within?postcode=96450&radius_km=5&radius_km=50", "radius_km"),
+    ("/api/v1/responsible?postcode=96450&postcode=80331", "postcode"),
+    ("/api/v1/offices/nearest?" + "&".join(f"p{i}=1" for i in range(21)) + "&postcode=96450",
+     "query"),
 ]
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 
 from locator.config import REPO_GEODATA, Settings
+from locator.crs import to_metric
 from locator.districts import DistrictAreas
 from locator.errors import DataError
 from locator.service import Locator
@@ -32,6 +36,47 @@ def test_tree_and_scan_lookups_agree():
     rng = np.random.default_rng(3)
     for lat, lon in zip(rng.uniform(46.5, 51.5, 400), rng.uniform(7.5, 14.5, 400), strict=True):
         assert scan.key_at(lat, lon) == tree.key_at(lat, lon)
+
+
+def test_grid_answers_as_a_test_of_every_area_does():
+    """The grid's shortcuts (cells inside one area answer without a polygon test) give the
+    answer of testing the point against every area, on and off Bavaria's borders."""
+    areas = DistrictAreas.from_file(REPO_GEODATA / "district_areas.geojson")
+    rng = np.random.default_rng(11)
+    lat, lon = rng.uniform(47.0, 50.8, 3000), rng.uniform(8.7, 14.1, 3000)
+    x, y = to_metric(lat, lon)
+    for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
+        inside = areas._keys[shapely.intersects_xy(areas._geometries, xi, yi)]
+        assert areas.key_at_xy(xi, yi) == (min(inside) if len(inside) else None)
+
+
+def test_a_cell_inside_two_overlapping_areas_takes_no_shortcut():
+    # 09161 covers a whole 5 km grid cell; 09162 overlaps part of it. Points in the overlap
+    # answer the smaller key, as everywhere else two areas meet.
+    big = shapely.box(0, 0, 20_000, 20_000)
+    small = shapely.box(6_000, 6_000, 8_000, 8_000)
+    areas = DistrictAreas(np.array(["09162", "09161"], dtype=object), np.array([small, big]),
+                          source="test")
+    assert areas.key_at_xy(7_000, 7_000) == "09161"
+    assert areas.key_at_xy(12_000, 12_000) == "09161"
+    areas = DistrictAreas(np.array(["09161", "09163"], dtype=object), np.array([big, small]),
+                          source="test")
+    assert areas.key_at_xy(7_000, 7_000) == "09161"
+    assert areas.key_at_xy(5_500, 5_500) == "09161"
+
+
+def test_geojson_with_a_null_geometry_loads_the_others(tmp_path):
+    document = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"ags": "09161"}, "geometry": None},
+        {"type": "Feature", "properties": {"ags": "09162"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[11.4, 48.0], [11.7, 48.0], [11.7, 48.3],
+                                                [11.4, 48.3], [11.4, 48.0]]]}},
+    ]}
+    path = tmp_path / "areas.geojson"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    areas = DistrictAreas.from_file(path)
+    assert areas.keys == {"09162"}
+    assert areas.key_at(48.1374, 11.5755) == "09162"
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".shp"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from geopy.exc import GeocoderServiceError
 from geopy.location import Location
 
 from locator.config import Settings
@@ -19,6 +20,14 @@ def gazetteer() -> Gazetteer:
     districts = load_bavarian_districts(settings.district_names_file)
     return Gazetteer.from_file(settings.postcodes_file,
                                district_names={a: d.name for a, d in districts.items()})
+
+
+def test_the_offline_gazetteer_cannot_make_a_request(gazetteer):
+    # geopy's own adapter would build a TLS context and could reach the network; this one
+    # refuses, whatever a later change to geopy's Geocoder might call.
+    with pytest.raises(GeocoderServiceError, match="makes no requests"):
+        gazetteer.adapter.get_json("https://nominatim.openstreetmap.org/search?q=96450",
+                                   timeout=1, headers={})
 
 
 @pytest.mark.parametrize(("query", "postcode", "place", "ags", "precision"), [

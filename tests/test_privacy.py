@@ -15,6 +15,9 @@ import socket
 import pytest
 from live_server import LiveServer
 
+from locator import create_app
+from locator.state import LocatorState
+
 # Distinctive values: none of these strings occurs in a log unless a query leaked into it.
 SEARCHES = [
     ("/api/v1/offices/nearest?lat=49.01347&lon=12.10163", 200),
@@ -95,6 +98,36 @@ def test_application_logging_at_debug_holds_no_query(app, caplog):
             assert client.get(path, headers=HEADERS).status_code == status, path
     everything = caplog.text + "".join(repr(r.args) for r in caplog.records)
     assert leaks(everything) == []
+
+
+def _container_sizes(*objects) -> dict[str, int]:
+    """len() of every dict, list, set and tuple held by these objects, by attribute name."""
+    sizes = {}
+    for obj in objects:
+        fields = vars(obj) if hasattr(obj, "__dict__") else {
+            name: getattr(obj, name) for name in getattr(type(obj), "__slots__", ())}
+        for name, value in fields.items():
+            if isinstance(value, dict | list | set | tuple):
+                sizes[f"{type(obj).__name__}.{name}"] = len(value)
+    return sizes
+
+
+def test_searches_leave_nothing_behind_in_memory(settings):
+    """No cache fills with what families asked: answers reuse only what was built from the
+    data at load. A lazily filled cache (of responsibilities, answers, grid cells) would tell
+    anyone reading the process memory which places were searched."""
+    state = LocatorState(settings)
+    client = create_app({"LOCATOR_STATE": state}).test_client()
+    loaded = state.loaded
+    parts = (loaded, loaded.locator, loaded.locator.gazetteer, loaded.locator.areas)
+    before = _container_sizes(*parts)
+    assert before["Locator._responsibilities"] > 96 and before["Loaded.responsibility_json"] > 96
+    for path, status in SEARCHES * 2:
+        assert client.get(path, headers=HEADERS).status_code == status, path
+    for lat in range(470, 506, 3):  # positions across Bavaria, on and off district borders
+        for lon in range(90, 138, 3):
+            client.get(f"/api/v1/offices/nearest?lat={lat / 10}&lon={lon / 10}")
+    assert _container_sizes(*parts) == before
 
 
 # Requests as careless or hostile clients send them: gunicorn itself answers most of them and
