@@ -70,6 +70,7 @@ def main() -> int:
     quick = args.quick
     plan = {"rounds": 3 if quick else 5, "calls": 500 if quick else 2000,
             "wrk_s": 2 if quick else 8, "wrk_rounds": 1 if quick else 3,
+            "wrk_warmup_s": 1 if quick else 2,
             "startups": 1 if quick else 3, "bulk_records": 100_000,
             "bulk_rounds": 1 if quick else 3, "peer_sets": ("real", "10000") if quick
             else ("real", "10000", "1000000")}
@@ -180,11 +181,13 @@ def startup_and_memory(workers: int, plan: dict, load: tuple | None, work: Path)
             say(f"wrk: {len(bench_http.ENDPOINTS)} endpoints × {plan['wrk_rounds']} round(s) × "
                 f"{plan['wrk_s']} s, {connections} connections")
             http = bench_http.throughput(server, queries, work, seconds=plan["wrk_s"],
-                                         rounds=plan["wrk_rounds"], connections=connections)
+                                         rounds=plan["wrk_rounds"], connections=connections,
+                                         warmup_s=plan["wrk_warmup_s"])
             http["errors"] = sum(v["non_2xx"] + v["socket_errors"]
                                  for k, v in http.items() if not k.startswith("_"))
             http["setup"] = (f"wrk -t2 -c{connections} --latency, Connection: close, "
-                             f"{len(queries)} random origins (2/3 lat/lon, 1/3 postcode); "
+                             f"{len(queries)} random origins (2/3 lat/lon, 1/3 postcode), "
+                             f"each endpoint warmed up for {plan['wrk_warmup_s']} s first; "
                              f"gunicorn {workers} sync workers, access log to /dev/null")
             out["http"] = http
         loaded = bench_http.memory(server)

@@ -151,13 +151,19 @@ def pss_kb(pid: int) -> int:
 
 
 def throughput(server: LiveServer, queries: list[str], work_dir: Path, *, seconds: float,
-               rounds: int, connections: int) -> dict:
+               rounds: int, connections: int, warmup_s: float = 2.0) -> dict:
     """wrk against every endpoint; rounds interleave the endpoints so that noise from the rest
-    of the machine falls on all of them alike. Medians over the rounds."""
+    of the machine falls on all of them alike. Medians over the rounds.
+
+    First every endpoint runs ``warmup_s`` unmeasured: a freshly forked worker pays once for
+    what it touches first (copy-on-write page copies of the data it reads, cold caches), and
+    a service runs for days; the figures are of a server in its steady state."""
     scripts = {name: write_lua(work_dir / f"wrk-{name}.lua", template, queries)
                for name, template in ENDPOINTS.items()}
     runs: dict[str, list[dict]] = {name: [] for name in ENDPOINTS}
     workers = server.worker_pids()
+    for name in ENDPOINTS:
+        run_wrk(server.url + "/", scripts[name], seconds=warmup_s, connections=connections)
     for _ in range(rounds):
         for name in ENDPOINTS:
             cpu_before = cpu_seconds(workers)
