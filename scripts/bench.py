@@ -69,7 +69,7 @@ def main() -> int:
     args = parser.parse_args()
     quick = args.quick
     plan = {"rounds": 3 if quick else 5, "calls": 500 if quick else 2000,
-            "wrk_s": 2 if quick else 8, "wrk_rounds": 1 if quick else 3,
+            "wrk_s": 2 if quick else 4, "wrk_rounds": 1 if quick else 6,
             "wrk_warmup_s": 1 if quick else 2,
             "startups": 1 if quick else 3, "bulk_records": 100_000,
             "bulk_rounds": 1 if quick else 3, "peer_sets": ("real", "10000") if quick
@@ -367,9 +367,13 @@ def table(figures: dict) -> str:
                          f"{_fmt(r['p50_ms'])} | {_fmt(r['p99_ms'])} | {r['non_2xx']} | "
                          f"{r['socket_errors']} | {_fmt(r['worker_cpu_us_per_request'])} | "
                          f"{r['cpu_vs_healthz']:.2f} |")
-        lines.append("\nWorker CPU per request comes from /proc/<pid>/stat of the workers around "
-                     "each wrk run: unlike requests/s it hardly moves with other load on the "
-                     "machine.")
+        spread = "; ".join(f"{name} {', '.join(f'{x:.2f}' for x in http[name]['runs_vs_healthz'])}"
+                           for name in bench_http.QUERY_ENDPOINTS)
+        lines.append("\nrequests/s and latencies are medians over the rounds; × healthz is the "
+                     "median of each round's ratio to the /healthz run of that round (per "
+                     f"round: {spread}). Worker CPU "
+                     "per request comes from /proc/<pid>/stat of the workers around each wrk "
+                     "run: unlike requests/s it hardly moves with other load on the machine.")
     if "startup" in figures:
         mem = figures["memory"]
         lines += ["", f"Start-up to first answered /healthz: {figures['startup']['seconds']} s "

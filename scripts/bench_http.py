@@ -184,12 +184,16 @@ def throughput(server: LiveServer, queries: list[str], work_dir: Path, *, second
             "runs_requests_per_s": [round(r["requests_per_s"] or 0) for r in results],
             "worker_cpu_us_per_request": round(statistics.median(r["cpu_us"] for r in results)),
         }
-    health = result["healthz"]["requests_per_s"] or 1
-    health_cpu = result["healthz"]["worker_cpu_us_per_request"] or 1
-    for name in result:
-        result[name]["vs_healthz"] = round(result[name]["requests_per_s"] / health, 2)
+    # Each round's ratio to the /healthz run of the same round, then their median: the machine's
+    # speed drifts (other tenants), and a ratio of runs seconds apart cancels that drift.
+    health = runs["healthz"]
+    for name, results in runs.items():
+        ratios = [round((r["requests_per_s"] or 0) / (h["requests_per_s"] or 1), 2)
+                  for r, h in zip(results, health, strict=True)]
+        result[name]["runs_vs_healthz"] = ratios
+        result[name]["vs_healthz"] = round(statistics.median(ratios), 2)
         # The same ratio from CPU cost: the throughput ratio of a server with its cores to itself.
-        result[name]["cpu_vs_healthz"] = round(
-            health_cpu / max(result[name]["worker_cpu_us_per_request"], 1), 2)
+        result[name]["cpu_vs_healthz"] = round(statistics.median(
+            h["cpu_us"] / max(r["cpu_us"], 1e-9) for r, h in zip(results, health, strict=True)), 2)
     result["_last_raw"] = {name: results[-1]["raw"] for name, results in runs.items()}
     return result
