@@ -173,7 +173,7 @@ def within() -> Response:
     if radius_km is None:
         raise InvalidParameter("radius_km is missing", parameter="radius_km")
     search = data.locator.within(_origin(data.locator, params), radius_km)
-    return _search_json(data, search, b',"radius_km":%s' % _utf8(radius_km))
+    return _search_json(data, search, b',"radius_km":%r' % radius_km)  # finite: checked
 
 
 @bp.get("/offices/<office_id>")

@@ -145,7 +145,8 @@ def _ok(schema: str, media: str = "application/json", description: str = "OK") -
 
 
 def _problems(*codes: int) -> dict:
-    text = {400: "Malformed or out-of-range parameter", 404: "Unknown postcode, place or office"}
+    text = {400: "Malformed or out-of-range parameter, a parameter given twice, or more than 20",
+            404: "Unknown postcode, place or office"}
     return {str(c): {"description": text[c], "content": {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for c in codes}

@@ -21,8 +21,8 @@ from .offices import read_offices
 from .spatial import PointIndex
 
 MAX_LIMIT = 50
-_NUMBERS = (float, int)
 MAX_RADIUS_KM = 200.0
+_NUMBERS = (float, int)
 OFFICE_PROPERTIES = (
     "name", "district_ags", "district_name", "district_type", "regierungsbezirk", "street",
     "postcode", "city", "phone", "email", "website", "location_precision",
@@ -33,8 +33,8 @@ OFFICE_PROPERTIES = (
 class Responsibility:
     """Who is responsible for a place: districts (ags, name) and their offices' ids.
 
-    The Locator builds one per set of districts and reuses it, so identity is equality; eq=False
-    keeps the identity hash, which answer caches look up per request."""
+    The Locator builds one per set of districts at load and reuses it, so identity is equality;
+    eq=False keeps the identity hash, by which each request finds its pre-encoded answer parts."""
 
     in_bavaria: bool
     ambiguous: bool
