@@ -133,9 +133,6 @@ class Match:
 class _Offline(BaseSyncAdapter):
     """geopy adapter of the offline gazetteer: it has no network, so any request is a bug."""
 
-    def __init__(self, *, proxies, ssl_context) -> None:
-        super().__init__(proxies=proxies, ssl_context=ssl_context)
-
     def get_json(self, url, *, timeout, headers):
         raise GeocoderServiceError("the offline gazetteer makes no requests")
 

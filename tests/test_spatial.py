@@ -26,7 +26,9 @@ def test_scan_and_tree_agree(points):
         for a, b in ((scan.nearest(x, y, k), tree.nearest(x, y, k)),
                      (scan.within(x, y, r), tree.within(x, y, r))):
             assert a[0].tolist() == b[0].tolist()
-            assert a[1].tolist() == pytest.approx(b[1].tolist())
+            # To the bit: one distance function everywhere, or near-ties could order differently
+            # (numpy's complex abs() differs from np.hypot in the last bit for a third of points).
+            assert a[1].tolist() == b[1].tolist()
 
 
 @pytest.mark.parametrize("scan_max", [4096, 0])
