@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as json_module
 import math
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
@@ -13,7 +12,7 @@ from .errors import InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Place
 from .openapi import openapi_document
 from .service import Locator, Origin, Search
-from .state import Loaded
+from .state import Loaded, utf8_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
@@ -85,19 +84,14 @@ def _origin(locator: Locator, params: dict[str, str]) -> Origin:
 # feature (state.Loaded.feature_heads) and each responsibility's members and offices
 # (Loaded.responsibility_parts). Per request only the origin and the distances are formatted.
 
-_ENCODER = json_module.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _NO_STORE = (("Cache-Control", "no-store"),)
-
-
-def _utf8(value: object) -> bytes:
-    return _ENCODER.encode(value).encode()
 
 
 def _json(body: object, *, status: int = 200, mimetype: str = "application/json",
           private: bool = True) -> Response:
     """A JSON answer of a value or of already encoded bytes."""
     # Answers to a family's search describe where they live: never keep them in a cache.
-    return current_app.response_class(body if isinstance(body, bytes) else _utf8(body),
+    return current_app.response_class(body if isinstance(body, bytes) else utf8_json(body),
                                       status=status, content_type=mimetype,
                                       headers=_NO_STORE if private else None)
 
@@ -111,7 +105,7 @@ def _origin_json(origin: Origin) -> bytes:
 
 
 def _utf8_or_null(text: str | None) -> bytes:
-    return b"null" if text is None else _utf8(text)
+    return b"null" if text is None else utf8_json(text)
 
 
 _RESPONSIBLE = {True: b',"responsible":true}}', False: b',"responsible":false}}'}
