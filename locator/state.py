@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
 
 from .config import Settings
+from .districts import REGIERUNGSBEZIRKE
 from .errors import LocatorError
 from .service import OFFICE_PROPERTIES, Locator, Responsibility
+from .textnorm import fold
 
 log = logging.getLogger(__name__)
+_DISTRICT_PREFIX = re.compile(r"^(Landkreis|Stadt|Landeshauptstadt|Große Kreisstadt)\s+")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class Loaded:
     # Each responsibility the Locator built at load (keyed by the object itself) → its
     # encoded answer parts: see responsibility_parts().
     responsibility_json: dict[Responsibility, tuple[bytes, bytes]]
+    # Every office's properties (None for an unknown field), grouped by Regierungsbezirk in
+    # their official order, each group by district name: the widget's list, on every page.
+    regions: list[tuple[str, list[dict]]]
 
     def responsibility_parts(self, resp: Responsibility) -> tuple[bytes, bytes]:
         """The members "in_bavaria", "ambiguous" and "districts" without braces, and the
@@ -59,7 +66,22 @@ def serialise(locator: Locator) -> Loaded:
     # "properties" is each feature's last member: its JSON ends in "}}".
     heads = {i: utf8_json(f)[:-2] for i, f in features.items()}
     return Loaded(locator, heads, utf8_json(collection), {
-        resp: _responsibility_parts(heads, resp) for resp in locator.responsibilities()})
+        resp: _responsibility_parts(heads, resp) for resp in locator.responsibilities()},
+        _by_region([f["properties"] for f in features.values()]))
+
+
+def _by_region(offices: list[dict]) -> list[tuple[str, list[dict]]]:
+    grouped: dict[str, list[dict]] = {}
+    for office in offices:
+        grouped.setdefault(office["regierungsbezirk"], []).append(office)
+    order = {name: i for i, name in enumerate(REGIERUNGSBEZIRKE)}
+    return [(region, sorted(grouped[region], key=_district_sort_key))
+            for region in sorted(grouped, key=lambda r: (order.get(r, len(order)), r))]
+
+
+def _district_sort_key(office: dict) -> tuple[str, str]:
+    name = office["district_name"] or office["name"]
+    return fold(_DISTRICT_PREFIX.sub("", name)), fold(name)
 
 
 def _responsibility_parts(heads: dict[str, bytes], resp: Responsibility) -> tuple[bytes, bytes]:

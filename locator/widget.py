@@ -29,9 +29,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from markupsafe import Markup
 
-from .districts import REGIERUNGSBEZIRKE
 from .errors import ConfigError
-from .textnorm import fold
 
 bp = Blueprint("widget", __name__, static_folder="static", static_url_path="/widget/static")
 
@@ -43,7 +41,6 @@ NEAREST_LIMIT = 5
 BAVARIA_BOUNDS = ((47.27, 8.97), (50.57, 13.84))
 VENDOR = {"leaflet": xs_leaflet, "leaflet.markercluster": xs_cluster}
 PAGE_MAX_AGE_S = 300
-_DISTRICT_PREFIX = re.compile(r"^(Landkreis|Stadt|Landeshauptstadt|Große Kreisstadt)\s+")
 _ANCESTOR = re.compile(r"^(\*|'self'|'none'|https?://(\*\.)?[a-z0-9.-]+(:\d+)?|https?:)$",
                        re.IGNORECASE)
 
@@ -133,24 +130,9 @@ def _fmt(template: str, **values: object) -> str:
 
 
 def office_regions() -> list[tuple[str, list[dict]]]:
-    """Every office as a dict (None for unknown fields), grouped by Regierungsbezirk."""
-    offices = current_app.extensions["locator"].current.offices
-    columns = ("id", "name", "district_name", "district_type", "regierungsbezirk", "street",
-               "postcode", "city", "phone", "email", "website", "lat", "lon",
-               "location_precision")
-    rows = [{c: (getattr(o, c) if getattr(o, c) != "" else None) for c in columns}
-            for o in offices.itertuples()]
-    grouped: dict[str, list[dict]] = {}
-    for row in rows:
-        grouped.setdefault(row["regierungsbezirk"], []).append(row)
-    order = {name: i for i, name in enumerate(REGIERUNGSBEZIRKE)}
-    return [(region, sorted(grouped[region], key=_district_sort_key))
-            for region in sorted(grouped, key=lambda r: (order.get(r, len(order)), r))]
-
-
-def _district_sort_key(office: dict) -> tuple[str, str]:
-    name = office["district_name"] or office["name"]
-    return fold(_DISTRICT_PREFIX.sub("", name)), fold(name)
+    """Every office as a dict (None for unknown fields), grouped by Regierungsbezirk: built
+    once per data version (state.Loaded.regions)."""
+    return current_app.extensions["locator"].loaded.regions
 
 
 def _asset(filename: str) -> str:

@@ -8,8 +8,11 @@ from html.parser import HTMLParser
 import pytest
 
 from locator import create_app
+from locator.districts import REGIERUNGSBEZIRKE
 from locator.errors import ConfigError
-from locator.widget import REGIERUNGSBEZIRKE, tile_source
+from locator.service import Locator
+from locator.state import LocatorState
+from locator.widget import tile_source
 
 PAGES = ("/", "/?lang=en", "/?embed=1", "/liste", "/liste?lang=en")
 
@@ -151,12 +154,15 @@ def test_missing_office_fields_are_never_rendered_as_none_or_null(client, path):
     assert 'href="geo:' in html
 
 
-def test_list_offices_carry_phone_and_email_links_when_known(app, client, locator, monkeypatch):
+def test_list_offices_carry_phone_and_email_links_when_known(settings, locator):
     offices = locator.offices.copy()
     first = offices.index[0]
     offices.loc[first, ["phone", "email", "street", "postcode"]] = [
         "0911 231-0", "koki@example.org", "Hauptstraße 1", "90402"]
-    monkeypatch.setattr(app.extensions["locator"].current, "offices", offices)
+    # Data with contacts, served as a load or reload serves it (pages are built from it once).
+    known = Locator(offices, locator.districts, locator.gazetteer, locator.areas,
+                    data_version="contacts")
+    client = create_app({"LOCATOR_STATE": LocatorState(settings, known)}).test_client()
     html = client.get("/liste").get_data(as_text=True)
     assert 'href="tel:09112310"' in html
     assert 'href="mailto:koki@example.org"' in html
