@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import pandas as pd
+import phonenumbers
 
 from .crs import METRIC, WGS84
 from .districts import District
 from .errors import DataError
 from .gazetteer import POSTCODE_RE
+from .hours import check_hours
 
 OFFICE_COLUMNS = (
     "id", "name", "district_ags", "street", "postcode", "city", "phone", "email", "website",
-    "lat", "lon", "location_precision", "provenance",
+    "opening_hours", "contact_level", "lat", "lon", "location_precision", "sources",
+    "checked_on", "provenance",
 )
 REQUIRED = ("id", "name", "district_ags", "lat", "lon", "location_precision")
 PRECISIONS = ("address", "street", "postcode", "place")
+# Whose contact a row gives: the KoKi's own, the Jugendamt's, or the administration's general.
+CONTACT_LEVELS = ("koki", "jugendamt", "verwaltung")
+# Facts a family acts on: each needs a source (the city alone is the district's seat).
+SOURCED_FIELDS = ("street", "postcode", "phone", "email", "website", "opening_hours")
 # Bavaria's bounding box with a little margin; the Locator also checks the point lies in a
 # Bavarian district area.
 BAVARIA_LAT = (47.2, 50.65)
@@ -30,7 +39,8 @@ BAVARIA_LON = (8.9, 13.95)
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
-_PHONE = re.compile(r"^\+?[0-9 ()/\-]{6,}$")
+_SOURCE_SEPARATOR = re.compile(r"\s*;\s*(?=https?://)", re.IGNORECASE)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def read_offices(path: Path, districts: Mapping[str, District]) -> gpd.GeoDataFrame:
@@ -115,12 +125,60 @@ def check_row(path: Path, line: int, row: dict, districts: Mapping[str, District
     if clean["location_precision"] not in PRECISIONS:
         raise fail("location_precision", f"{clean['location_precision']!r} is not one of "
                                          f"{', '.join(PRECISIONS)}")
-    if clean["postcode"] and not POSTCODE_RE.match(clean["postcode"]):
-        raise fail("postcode", f"{clean['postcode']!r} is not a 5-digit postcode")
-    if clean["email"] and not _EMAIL.match(clean["email"]):
-        raise fail("email", f"{clean['email']!r} is not an e-mail address")
-    if clean["phone"] and not _PHONE.match(clean["phone"]):
-        raise fail("phone", f"{clean['phone']!r} is not a phone number")
-    if clean["website"] and not clean["website"].startswith("https://"):
-        raise fail("website", f"{clean['website']!r} is not an https:// address")
+    check_contact(clean, fail)
     return clean
+
+
+def check_contact(row: Mapping[str, str], fail: Callable[[str, str], Exception],
+                  today: dt.date | None = None) -> None:
+    """Check the contact fields and their sources; raise ``fail(field, why)`` at the first."""
+    if row["postcode"] and not POSTCODE_RE.match(row["postcode"]):
+        raise fail("postcode", f"{row['postcode']!r} is not a 5-digit postcode")
+    if row["email"] and not _EMAIL.match(row["email"]):
+        raise fail("email", f"{row['email']!r} is not an e-mail address")
+    if row["phone"] and phone_uri(row["phone"]) is None:
+        raise fail("phone", f"{row['phone']!r} is not a phone number (German, with its area code)")
+    if row["website"] and not row["website"].startswith("https://"):
+        raise fail("website", f"{row['website']!r} is not an https:// address")
+    if row["opening_hours"] and (why := check_hours(row["opening_hours"])):
+        raise fail("opening_hours", f"{row['opening_hours']!r} is not OpenStreetMap "
+                                    f"opening_hours syntax: {why}")
+    if row["contact_level"] and row["contact_level"] not in CONTACT_LEVELS:
+        raise fail("contact_level", f"{row['contact_level']!r} is not one of "
+                                    f"{', '.join(CONTACT_LEVELS)}")
+    for url in split_sources(row["sources"]):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
+            raise fail("sources", f"{url!r} is not an http(s) URL")
+    if row["checked_on"]:
+        try:
+            checked = dt.date.fromisoformat(row["checked_on"])
+        except ValueError:
+            checked = None
+        if checked is None or not _ISO_DATE.match(row["checked_on"]):
+            raise fail("checked_on", f"{row['checked_on']!r} is not an ISO date (YYYY-MM-DD)")
+        if checked > (today or dt.date.today()):
+            raise fail("checked_on", f"{row['checked_on']} is in the future")
+    given = [f for f in SOURCED_FIELDS if row[f]]
+    if given and not row["sources"]:
+        raise fail("sources", f"is empty, but {', '.join(given)} must say where "
+                              f"{'it comes' if len(given) == 1 else 'they come'} from")
+    if row["sources"] and not row["checked_on"]:
+        raise fail("checked_on", "is empty, but the sources need the date they were checked")
+
+
+def split_sources(text: str) -> list[str]:
+    """The URLs of a ``sources`` cell: ";"-separated, but only a ";" before the next "http"
+    separates, since old newspaper URLs carry one of their own (".../Lenting;art575,3444100")."""
+    return [url.strip() for url in _SOURCE_SEPARATOR.split(text) if url.strip()]
+
+
+def phone_uri(phone: str) -> str | None:
+    """``tel:`` URI in E.164 for a German number as written ("(0871) 408-0"), else None."""
+    try:
+        number = phonenumbers.parse(phone, "DE")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return "tel:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -39,7 +39,9 @@ SCHEMAS: dict[str, dict] = {
     "OfficeProperties": {
         "type": "object",
         "required": ["id", "name", "district_ags", "district_name", "district_type",
-                     "regierungsbezirk", "lat", "lon", "location_precision"],
+                     "regierungsbezirk", "lat", "lon", "location_precision", "opening_hours",
+                     "contact_level", "sources", "checked_on", "opening_hours_week",
+                     "opening_hours_exceptions"],
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string"},
@@ -49,6 +51,30 @@ SCHEMAS: dict[str, dict] = {
             "regierungsbezirk": {"type": "string"},
             "street": _NULLABLE_STR, "postcode": _NULLABLE_STR, "city": _NULLABLE_STR,
             "phone": _NULLABLE_STR, "email": _NULLABLE_STR, "website": _NULLABLE_STR,
+            "phone_uri": {"type": ["string", "null"], "pattern": r"^tel:\+\d+$",
+                          "description": "The phone as a tel: URI (E.164)."},
+            "opening_hours": {"type": ["string", "null"],
+                              "description": "OpenStreetMap opening_hours syntax, e.g. "
+                                             "'Mo-Th 08:00-12:00; PH off'."},
+            "opening_hours_week": {
+                "type": ["array", "null"], "minItems": 7, "maxItems": 7,
+                "description": "The regular week, Monday first: per day the open intervals "
+                               "[from, to] (local time, 'HH:MM', '24:00' ends a day). Null "
+                               "when no hours are known or they keep no weekly rhythm.",
+                "items": {"type": "array", "items": {
+                    "type": "array", "minItems": 2, "maxItems": 2,
+                    "items": {"type": "string", "pattern": r"^([01]\d|2[0-4]):[0-5]\d$"}}}},
+            "opening_hours_exceptions": {
+                "type": "array", "items": {"type": "string", "format": "date"},
+                "description": "Dates in the coming year on which the regular week does not "
+                               "apply (public holidays, seasonal rules)."},
+            "contact_level": {"enum": ["koki", "jugendamt", "verwaltung", None],
+                              "description": "Whose contact this is: the KoKi's own, the "
+                                             "Jugendamt's, or the administration's general."},
+            "sources": {"type": "array", "items": {"type": "string", "format": "uri"},
+                        "description": "Where the contact facts were read (empty: none)."},
+            "checked_on": {"type": ["string", "null"], "format": "date",
+                           "description": "The date the source shows, or when it was read."},
             "lat": {"type": "number"}, "lon": {"type": "number"},
             "location_precision": {"enum": ["address", "street", "postcode", "place"]},
             "distance_km": {"type": "number", "minimum": 0,

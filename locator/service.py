@@ -25,7 +25,8 @@ MAX_RADIUS_KM = 200.0
 _NUMBERS = (float, int)
 OFFICE_PROPERTIES = (
     "name", "district_ags", "district_name", "district_type", "regierungsbezirk", "street",
-    "postcode", "city", "phone", "email", "website", "location_precision",
+    "postcode", "city", "phone", "email", "website", "opening_hours", "contact_level",
+    "location_precision", "checked_on",
 )
 
 

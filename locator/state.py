@@ -8,6 +8,7 @@ reference; a bad new file keeps the old data serving and logs why. Requests read
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -15,14 +16,18 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from .config import Settings
 from .districts import REGIERUNGSBEZIRKE
 from .errors import LocatorError
+from .hours import weekly
+from .offices import phone_uri, split_sources
 from .service import OFFICE_PROPERTIES, Locator, Responsibility
 from .textnorm import fold
 
 log = logging.getLogger(__name__)
+BAVARIA_TZ = ZoneInfo("Europe/Berlin")
 _DISTRICT_PREFIX = re.compile(r"^(Landkreis|Stadt|Landeshauptstadt|Große Kreisstadt)\s+")
 
 
@@ -50,11 +55,13 @@ class Loaded:
 def serialise(locator: Locator) -> Loaded:
     """GeoJSON features of every office, built once per data version, not per request."""
     features = {}
+    today = dt.datetime.now(BAVARIA_TZ).date()
     for office in locator.offices.itertuples():
         properties = {"id": office.id}
         for name in OFFICE_PROPERTIES:
             value = getattr(office, name)
             properties[name] = value if value != "" else None
+        properties.update(_contact_properties(office, today))
         properties["lat"], properties["lon"] = office.lat, office.lon
         features[office.id] = {
             "type": "Feature", "id": office.id,
@@ -68,6 +75,18 @@ def serialise(locator: Locator) -> Loaded:
     return Loaded(locator, heads, utf8_json(collection), {
         resp: _responsibility_parts(heads, resp) for resp in locator.responsibilities()},
         _by_region([f["properties"] for f in features.values()]))
+
+
+def _contact_properties(office, today: dt.date) -> dict:
+    """What the widget needs beside the data's own fields, so its JavaScript only draws: the
+    sources as a list, the phone as a tel: URI, the hours as a plain week and its exceptions."""
+    week, exceptions = weekly(office.opening_hours, today) if office.opening_hours else (None, ())
+    return {
+        "sources": split_sources(office.sources),
+        "phone_uri": phone_uri(office.phone) if office.phone else None,
+        "opening_hours_week": [[list(i) for i in day] for day in week] if week else None,
+        "opening_hours_exceptions": list(exceptions),
+    }
 
 
 def _by_region(offices: list[dict]) -> list[tuple[str, list[dict]]]:

@@ -163,7 +163,9 @@ def test_not_utf8_missing_and_empty_files(tmp_path, districts):
 def test_too_many_fields_in_a_row(tmp_path, districts, office_rows):
     path = write(tmp_path / "offices.csv", office_rows)
     with path.open("a", encoding="utf-8") as fh:
-        fh.write("x,y,09473,,,,,,,50,11,place,,surplus\n")
+        row = {**office_rows[0], "id": "x", "name": "y"}
+        cells = [row.get(c, "").replace(",", " ") for c in OFFICE_COLUMNS]
+        fh.write(",".join([*cells, "surplus"]) + "\n")
     with pytest.raises(DataError, match="line 98: more fields than columns"):
         read_offices(path, districts)
 
