@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import time
@@ -42,7 +43,14 @@ def _parser() -> argparse.ArgumentParser:
                     "further arguments go to gunicorn, e.g. --workers 4.")
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="load and validate every data file")
+    check = commands.add_parser(
+        "check", help="load and validate every data file; how complete the contacts are",
+        description="Load and validate every data file, then summarise the office contacts: "
+                    "how many have an address, phone, e-mail, website and hours, whose contact "
+                    "they are, and the oldest checked_on.")
+    check.add_argument("--older-than", type=float, metavar="YEARS",
+                       help="list the offices whose facts were checked more than YEARS ago "
+                            "(the yearly review)")
     check.set_defaults(run=_check)
 
     geocode = commands.add_parser(
@@ -72,6 +80,8 @@ def _serve(args) -> int:
 
 
 def _check(args) -> int:
+    from . import completeness
+    from .offices import split_sources
     from .service import Locator
 
     settings = Settings.from_env()
@@ -89,6 +99,16 @@ def _check(args) -> int:
     print(f"areas        {settings.areas_file}: {locator.areas.source}")
     print(f"data version {locator.data_version}, loaded in "
           f"{time.perf_counter() - started:.1f} s: all checks passed")
+    offices = locator.offices.drop(columns="geometry").sort_values("line").to_dict("records")
+    print("\n".join(completeness.summary_lines(offices)))
+    if args.older_than is not None:
+        if not args.older_than > 0:
+            print("error: --older-than needs a number of years above 0", file=sys.stderr)
+            return EXIT_ERROR
+        old = completeness.older_than(offices, args.older_than, dt.date.today())
+        print(f"checked more than {args.older_than:g} year(s) ago: {len(old)} office(s)")
+        for o in old:
+            print(f"  {o['checked_on']}  {o['id']}  {split_sources(o['sources'])[0]}")
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import fcntl
 import os
+import re
 import tempfile
 import time
 from collections.abc import Mapping
@@ -35,6 +36,9 @@ _DISTRICT_KIND_WORDS = {
     "kreis": "Landkreis", "stadt": "kreisfreie Stadt", "kreisfreie": "kreisfreie Stadt",
     "kfr": "kreisfreie Stadt", "landeshauptstadt": "kreisfreie Stadt",
 }
+# Facts a record at an office's known address may bring anew (a newer phone, new hours).
+UPDATABLE = ("phone", "email", "website", "opening_hours", "contact_level", "sources",
+             "checked_on")
 _DISTRICT_NOISE = frozenset({"jugendamt", "koki", "stadtjugendamt", "kreisjugendamt"})
 
 
@@ -45,6 +49,7 @@ class MergeReport:
     path: Path
     added: list[dict] = field(default_factory=list)
     moved: list[tuple[dict, dict]] = field(default_factory=list)  # (before, after)
+    updated: list[tuple[dict, dict]] = field(default_factory=list)  # same place, new facts
     duplicates: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
@@ -53,17 +58,20 @@ class MergeReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.moved)
+        return bool(self.added or self.moved or self.updated)
 
     def lines(self) -> list[str]:
         state = ("written; previous version in " + self.path.name + ".bak" if self.written
                  else "nothing written" + (" (dry run)" if self.changed else ""))
         out = [f"merge into {self.path}: {len(self.added)} added, {len(self.moved)} moved, "
-               f"{len(self.duplicates)} duplicate(s), {len(self.skipped)} skipped — {state}"]
+               f"{len(self.updated)} updated, {len(self.duplicates)} duplicate(s), "
+               f"{len(self.skipped)} skipped — {state}"]
         out += [f"  + {r['id']}: {r['name']} ({r['district_ags']}, {_where(r)}, "
                 f"{r['location_precision']})" for r in self.added]
         out += [f"  ~ {a['id']}: {_where(b)} ({b['location_precision']}) → {_where(a)} "
                 f"({a['location_precision']})" for b, a in self.moved]
+        out += [f"  * {a['id']}: " + ", ".join(f"{k} {a[k]!r}" for k in UPDATABLE
+                                               if a.get(k) != b.get(k)) for b, a in self.updated]
         out += [f"  = {d}" for d in self.duplicates]
         out += [f"  ! {s}" for s in self.skipped]
         return out
@@ -135,6 +143,10 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator: Locator, *, path
             "postcode": q.postcode if POSTCODE_RE.match(q.postcode) else "",
             "city": q.city, "phone": cell(result, "phone"), "email": _email(cell(result, "email")),
             "website": _website(cell(result, "website")),
+            "opening_hours": cell(result, "opening_hours"),
+            "contact_level": cell(result, "contact_level").lower(),
+            "sources": _sources(cell(result, "sources")), "checked_on": _date(cell(result,
+                                                                                 "checked_on")),
             "lat": coordinate_text(result["lat"]), "lon": coordinate_text(result["lon"]),
             "location_precision": result["precision"],
             "provenance": f"Bulk-Geokodierung mit {via} am {today} ({source}, Zeile {line}); "
@@ -153,8 +165,22 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator: Locator, *, path
         if index is not None:
             before = report.rows[index]
             if address_key(before) == key[1]:
-                report.duplicates.append(f"{where} ({name}): already in the office data as "
-                                         f"{before['id']}")
+                # Same place: the record may still bring newer contact facts (the yearly review).
+                facts = {k: office[k] for k in UPDATABLE
+                         if office[k] and office[k] != before.get(k)}
+                if not facts:
+                    report.duplicates.append(f"{where} ({name}): already in the office data as "
+                                             f"{before['id']}")
+                    continue
+                office = {**before, **facts, "provenance": _join_notes(
+                    before.get("provenance", ""),
+                    f"Kontakt aktualisiert am {today} ({source}, Zeile {line})")}
+                problem = _check_office(path, line, office, locator)
+                if problem:
+                    report.skipped.append(f"{where} ({name}): {problem}")
+                    continue
+                report.updated.append((before, office))
+                report.rows[index] = office
                 continue
             if (PRECISIONS.index(office["location_precision"])
                     > PRECISIONS.index(before.get("location_precision") or "place")):
@@ -283,6 +309,23 @@ def _website(text: str) -> str:
     if text and "://" not in text and "." in text and " " not in text:
         return "https://" + text
     return text
+
+
+def _join_notes(*notes: str) -> str:
+    return ". ".join(n.rstrip(". ") for n in notes if n)
+
+
+def _sources(text: str) -> str:
+    # Staff put several URLs in one cell with spaces, commas or line breaks: ";" in the data.
+    return ";".join(u for u in re.split(r"[\s;,]+(?=https?://)", text) if u)
+
+
+def _date(text: str) -> str:
+    """ISO date from "2025-03-01", a spreadsheet's "2025-03-01T00:00:00" or "01.03.2025"."""
+    if match := re.match(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", text):
+        day, month, year = match.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return text[:10] if re.match(r"^\d{4}-\d{2}-\d{2}T", text) else text
 
 
 def _remove_stale_temp_files(path: Path) -> None:

@@ -40,6 +40,11 @@ HEADER_ROLES: dict[str, tuple[str, ...]] = {
     "email": ("e mail", "email", "mail", "e mail adresse", "email address"),
     "website": ("webseite", "website", "internet", "homepage", "url", "web", "internetseite",
                 "internetadresse"),
+    # Headers are folded, umlaut digraphs too: "Quelle" → "qulle", "Öffnungszeiten" → "offn…".
+    "opening_hours": ("offnungszeiten", "opening hours", "hours", "sprechzeiten"),
+    "contact_level": ("kontaktebene", "contact level", "ebene"),
+    "sources": ("qullen", "qulle", "sources", "source"),
+    "checked_on": ("stand", "checked on", "gepruft am"),
     "district": ("landkreis", "jugendamt", "kreis", "district", "landkreis kreisfreie stadt",
                  "landkreis stadt", "zustandiges jugendamt", "gebietskorperschaft", "district ags",
                  "ags", "kreisfreie stadt landkreis"),

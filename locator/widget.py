@@ -30,6 +30,7 @@ from flask.blueprints import BlueprintSetupState
 from markupsafe import Markup
 
 from .errors import ConfigError
+from .hours import in_words
 
 bp = Blueprint("widget", __name__, static_folder="static", static_url_path="/widget/static")
 
@@ -153,7 +154,7 @@ def _context(lang: str) -> dict:
     return {
         "lang": lang, "t": t, "embed": embed, "regions": regions,
         "office_total": sum(len(offices) for _, offices in regions),
-        "fmt": _fmt, "asset": _asset, "vendor": _vendor,
+        "fmt": _fmt, "asset": _asset, "vendor": _vendor, "hours_in_words": in_words,
         "tile_attribution": Markup(settings.tile_attribution),  # trusted operator config
         "postcode_attribution": Markup(t["attribution_postcodes"]),
         "lang_args": {} if lang == "de" else {"lang": lang},

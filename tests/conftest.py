@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 from locator import create_app
-from locator.config import Settings
+from locator.config import REPO_GEODATA, Settings
+from locator.offices import OFFICE_COLUMNS
 from locator.service import Locator
 from locator.state import LocatorState
+from locator.storage import write_csv_atomically
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +48,22 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def load_script(name: str):
+    """A script of scripts/ as a module (they are not part of the package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def seat_offices(tmp_path_factory) -> Path:
+    """offices.csv as the builder makes it without research: every office at its district's
+    seat, no contacts. Merge tests start from it, whatever the research has found since."""
+    empty = tmp_path_factory.mktemp("no-research")
+    rows = load_script("build_offices").build(REPO_GEODATA, contacts_dir=empty)
+    path = tmp_path_factory.mktemp("seat-offices") / "offices.csv"
+    write_csv_atomically(path, list(OFFICE_COLUMNS), rows)
+    return path

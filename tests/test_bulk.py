@@ -25,6 +25,8 @@ from locator.offices import read_offices
 from locator.sheets import ADDED_COLUMNS, detect_roles, read_sheet, write_output
 
 DATA = Path(__file__).parent / "data" / "bulk"
+# Where test rows say their facts come from: every contact field needs a source.
+SOURCE = "https://www.coburg.de/"
 LOCATOR_BIN = Path(sys.executable).parent / "locator"
 
 
@@ -286,7 +288,8 @@ def test_online_results_merge_with_their_backend_in_the_provenance(tmp_path, gaz
     offices = tmp_path / "offices.csv"
     shutil.copy(settings.offices_file, offices)
     source = tmp_path / "neu.csv"
-    source.write_text("Name;Straße;PLZ;Ort\nKoKi Coburg Süd;Lauterer Str. 60;96450;Coburg\n",
+    source.write_text("Name;Straße;PLZ;Ort;Quelle;Stand\n"
+                      f"KoKi Coburg Süd;Lauterer Str. 60;96450;Coburg;{SOURCE};2025-01-31\n",
                       encoding="utf-8")
     with NominatimStandin() as server:
         server.add("Lauterer Str. 60", "96450", "Coburg", 50.2612, 10.9686)
@@ -305,9 +308,9 @@ def test_online_results_merge_with_their_backend_in_the_provenance(tmp_path, gaz
 # --- merge -------------------------------------------------------------------------------
 
 @pytest.fixture
-def offices_copy(tmp_path, settings) -> Path:
+def offices_copy(tmp_path, seat_offices) -> Path:
     path = tmp_path / "offices.csv"
-    shutil.copy(settings.offices_file, path)
+    shutil.copy(seat_offices, path)
     return path
 
 
@@ -365,8 +368,10 @@ def test_dry_run_writes_nothing(offices_copy, locator, gazetteer):
 def test_same_name_twice_with_two_addresses_is_not_a_move(tmp_path, offices_copy, locator,
                                                          gazetteer):
     source = tmp_path / "zwei.csv"
-    source.write_text("Name;Straße;PLZ;Ort\nKoKi Außenstelle;Am Markt 1;95028;Hof\n"
-                      "KoKi Außenstelle;Hauptstr. 2;96450;Coburg\n", encoding="utf-8")
+    source.write_text(f"Name;Straße;PLZ;Ort;Quelle;Stand\n"
+                      f"KoKi Außenstelle;Am Markt 1;95028;Hof;{SOURCE};2025-01-31\n"
+                      f"KoKi Außenstelle;Hauptstr. 2;96450;Coburg;{SOURCE};2025-01-31\n",
+                      encoding="utf-8")
     sheet, results = geocode_file(source, gazetteer)
     report = merge_offices(results, sheet, locator, offices_file=offices_copy)
     assert [r["city"] for r in report.added] == ["Hof"]
@@ -378,9 +383,10 @@ def _merge_input(tmp_path: Path, count: int) -> Path:
     path = tmp_path / "viele.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, delimiter=";")
-        writer.writerow(["Name", "PLZ", "Ort", "Jugendamt"])
+        writer.writerow(["Name", "PLZ", "Ort", "Jugendamt", "Quelle", "Stand"])
         for i in range(count):
-            writer.writerow([f"KoKi Außenstelle Coburg {i}", "96450", "Coburg", "Stadt Coburg"])
+            writer.writerow([f"KoKi Außenstelle Coburg {i}", "96450", "Coburg", "Stadt Coburg",
+                             SOURCE, "2025-01-31"])
     return path
 
 

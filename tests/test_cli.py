@@ -21,6 +21,7 @@ import pytest
 from nominatim_standin import NominatimStandin
 
 from locator.cli import main
+from locator.offices import OFFICE_COLUMNS
 
 DATA = Path(__file__).parent / "data" / "bulk"
 LOCATOR_BIN = Path(sys.executable).parent / "locator"
@@ -85,15 +86,16 @@ def test_usage_errors_exit_2():
     assert exit_info.value.code == 2
 
 
-def test_merge_with_dry_run_reports_without_writing(tmp_path, settings, monkeypatch, capsys):
+def test_merge_with_dry_run_reports_without_writing(tmp_path, seat_offices, monkeypatch,
+                                                    capsys):
     offices = tmp_path / "offices.csv"
-    shutil.copy(settings.offices_file, offices)
+    shutil.copy(seat_offices, offices)
     monkeypatch.setenv("LOCATOR_OFFICES_FILE", str(offices))
     before = offices.read_bytes()
     assert main(["geocode", str(DATA / "new_offices.csv"), "-o", str(tmp_path / "o.csv"),
                  "--merge", "--dry-run"]) == 0
     stdout = capsys.readouterr().out
-    assert "2 added, 1 moved, 1 duplicate(s), 4 skipped" in stdout
+    assert "2 added, 1 moved, 0 updated, 1 duplicate(s), 4 skipped" in stdout
     assert "+ koki-aussenstelle-roedental" in stdout
     assert offices.read_bytes() == before
 
@@ -122,7 +124,7 @@ def test_check_passes_on_the_shipped_data():
 def test_check_names_file_line_and_field(tmp_path, settings):
     lines = settings.offices_file.read_text(encoding="utf-8").splitlines(keepends=True)
     fields = next(csv.reader([lines[4]]))
-    fields[9] = "4x.1"  # lat of the office on line 5
+    fields[OFFICE_COLUMNS.index("lat")] = "4x.1"  # lat of the office on line 5
     broken = tmp_path / "offices.csv"
     with broken.open("w", encoding="utf-8", newline="") as fh:
         fh.writelines(lines[:4])

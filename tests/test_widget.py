@@ -164,7 +164,7 @@ def test_list_offices_carry_phone_and_email_links_when_known(settings, locator):
                     data_version="contacts")
     client = create_app({"LOCATOR_STATE": LocatorState(settings, known)}).test_client()
     html = client.get("/liste").get_data(as_text=True)
-    assert 'href="tel:09112310"' in html
+    assert 'href="tel:+499112310"' in html  # E.164: dialled from abroad too
     assert 'href="mailto:koki@example.org"' in html
     assert "Hauptstraße 1, 90402" in html
 

@@ -83,7 +83,7 @@
     ui.locate.disabled = busy;
   }
 
-  // --- office card: the same fields as the server-rendered list --------------------------------
+  // --- office card (office_card.js): the same fields as the server-rendered list ---------------
 
   function link(href, text, external) {
     var attrs = { href: href };
@@ -92,37 +92,7 @@
   }
 
   function officeCard(feature, opts) {
-    var p = feature.properties;
-    var items = [];
-    if (p.phone) { items.push(el('li', {}, [T.phone + ': ', link('tel:' + p.phone.replace(/[^+0-9]/g, ''), p.phone)])); }
-    if (p.email) { items.push(el('li', {}, [T.email + ': ', link('mailto:' + p.email, p.email)])); }
-    var address = null;
-    if (p.street) {
-      address = el('p', { 'class': 'office__address' }, [
-        el('span', { 'class': 'office__label', text: T.address + ':' }),
-        ' ' + p.street + ', ' + [p.postcode, p.city].filter(Boolean).join(' ')]);
-    } else if (p.city) {
-      address = el('p', { 'class': 'office__address' }, [
-        el('span', { 'class': 'office__label', text: T.place + ':' }),
-        ' ' + [p.postcode, p.city].filter(Boolean).join(' ')]);
-    }
-    var geo = 'geo:' + p.lat + ',' + p.lon + '?q=' + p.lat + ',' + p.lon +
-      '(' + encodeURIComponent(p.district_name || p.name) + ')';
-    var osm = 'https://www.openstreetmap.org/directions?route=%3B' + p.lat + '%2C' + p.lon;
-    return [
-      el(opts.heading || 'p', { 'class': 'office__title', text: p.district_name || p.name }),
-      opts.compact ? null : el('p', { 'class': 'office__name', text: p.name }),
-      opts.responsible ? el('p', { 'class': 'office__badge' }, [
-        el('span', { 'aria-hidden': 'true', text: '★ ' }), T.responsible_heading]) : null,
-      typeof opts.distance === 'number' ? el('p', { 'class': 'office__distance',
-        text: t('distance_away', { distance: distance(opts.distance) }) }) : null,
-      items.length ? el('ul', { 'class': 'office__contact' }, items) : null,
-      address,
-      p.street && (p.phone || p.email) ? null : el('p', { 'class': 'office__note', text: T.contact_missing }),
-      p.location_precision === 'place' && opts.popup ? el('p', { 'class': 'office__note', text: T.location_approx }) : null,
-      p.website ? el('p', { 'class': 'office__website' }, [link(p.website, T.website, true)]) : null,
-      el('p', { 'class': 'office__directions' }, [link(geo, T.directions_app), ' ', link(osm, T.directions_osm, true)])
-    ];
+    return KokiOffice.card(feature, opts, { T: T, t: t, el: el, link: link, distance: distance });
   }
 
   // --- the map -----------------------------------------------------------------------------------
