@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from script_loader import load_script
 
 from locator import create_app
 from locator.config import REPO_GEODATA, Settings
@@ -13,8 +13,6 @@ from locator.offices import OFFICE_COLUMNS
 from locator.service import Locator
 from locator.state import LocatorState
 from locator.storage import write_csv_atomically
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +46,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def load_script(name: str):
-    """A script of scripts/ as a module (they are not part of the package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
