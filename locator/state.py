@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from .config import Settings
 from .districts import REGIERUNGSBEZIRKE
 from .errors import LocatorError
+from .ogc.collections import Collection, build_collections
 from .service import OFFICE_PROPERTIES, Locator, Responsibility
 from .textnorm import fold
 
@@ -39,6 +40,8 @@ class Loaded:
     # Every office's properties (None for an unknown field), grouped by Regierungsbezirk in
     # their official order, each group by district name: the widget's list, on every page.
     regions: list[tuple[str, list[dict]]]
+    # The OGC API – Features collections (offices, district-areas) of this data version.
+    ogc: dict[str, Collection]
 
     def responsibility_parts(self, resp: Responsibility) -> tuple[bytes, bytes]:
         """The members "in_bavaria", "ambiguous" and "districts" without braces, and the
@@ -67,7 +70,8 @@ def serialise(locator: Locator) -> Loaded:
     heads = {i: utf8_json(f)[:-2] for i, f in features.items()}
     return Loaded(locator, heads, utf8_json(collection), {
         resp: _responsibility_parts(heads, resp) for resp in locator.responsibilities()},
-        _by_region([f["properties"] for f in features.values()]))
+        _by_region([f["properties"] for f in features.values()]),
+        build_collections(locator, list(features.values())))
 
 
 def _by_region(offices: list[dict]) -> list[tuple[str, list[dict]]]:
