@@ -86,7 +86,8 @@ def _with_args(**changes: str) -> str:
 
 # --- routes ------------------------------------------------------------------------------------
 
-@bp.get("/")
+# GDAL asks for /ogc as given, without the slash: answer it, do not redirect.
+@bp.get("/", strict_slashes=False)
 def landing() -> Response:
     return _answer(_format(), docs.landing(_url), docs.JSON, "landing.html")
 
