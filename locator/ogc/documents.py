@@ -103,20 +103,24 @@ def feature_links(url: Url, c: Collection, feature_id: str) -> list[dict]:
             link(url("ogc.collection", collection=c.id, f="json"), "collection", JSON, c.title)]
 
 
-def items_links(url: Url, c: Collection, args: dict[str, str], *, offset: int, limit: int,
+def items_links(items_url: str, c: Collection, query: str, *, offset: int, limit: int,
                 matched: int) -> list[dict]:
-    """self, alternate, collection, and next/prev while there are pages that way."""
-    links = [*self_links(url, "ogc.items", GEOJSON, collection=c.id,
-                         **{**args, "offset": str(offset)}),
-             link(url("ogc.collection", collection=c.id, f="json"), "collection", JSON, c.title)]
+    """self, alternate, collection, and next/prev while there are pages that way.
+
+    ``items_url`` is the items resource's URL, ``query`` its encoded parameters but f and
+    offset: every link is a string join, no URL building per link (an items answer is the
+    hot path a GIS client pages through)."""
+    def page(f: str, at: int) -> str:
+        return f"{items_url}?f={f}&{query}{'&' if query else ''}offset={at}"
+
+    links = [link(page("json", offset), "self", GEOJSON, "this document"),
+             link(page("html", offset), "alternate", HTML, "this document as HTML"),
+             link(items_url.removesuffix("/items") + "?f=json", "collection", JSON, c.title)]
     if offset + limit < matched:
-        links.append(link(url("ogc.items", collection=c.id, f="json",
-                              **{**args, "offset": str(offset + limit)}),
-                          "next", GEOJSON, "next page"))
+        links.append(link(page("json", offset + limit), "next", GEOJSON, "next page"))
     if offset > 0:
-        links.append(link(url("ogc.items", collection=c.id, f="json",
-                              **{**args, "offset": str(max(offset - limit, 0))}),
-                          "prev", GEOJSON, "previous page"))
+        links.append(link(page("json", max(offset - limit, 0)), "prev", GEOJSON,
+                          "previous page"))
     return links
 
 

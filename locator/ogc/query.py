@@ -39,9 +39,9 @@ class ItemsQuery:
                 collection.select(bbox=(-180.0, south, east, north), filters=self.filters))
         return collection.select(bbox=self.bbox, bbox_crs=self.bbox_crs, filters=self.filters)
 
-    def page_args(self, offset: int) -> dict[str, str]:
-        """The query's parameters for the page at ``offset``: what next/prev links carry."""
-        args = {"limit": str(self.limit), "offset": str(offset)}
+    def page_args(self) -> dict[str, str]:
+        """The query's parameters but f and offset: what every page's links carry."""
+        args = {"limit": str(self.limit)}
         if self.bbox is not None:
             args["bbox"] = ",".join(map(repr, self.bbox))
             if self.bbox_crs != CRS84:

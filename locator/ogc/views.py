@@ -9,6 +9,7 @@ Content-Security-Policy: no inline script or style.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -45,6 +46,8 @@ def _format() -> str:
     f = output_format(request.args)
     if f is not None:
         return f
+    if request.headers.get("Accept", "*/*") == "*/*":  # curl, requests, OWSLib: no parsing
+        return "json"
     best = request.accept_mimetypes.best_match(
         ("application/json", "application/geo+json", "text/html"), default="application/json")
     return "html" if best == "text/html" else "json"
@@ -67,7 +70,8 @@ def _answer(fmt: str, value: object, media_type: str, template: str, *,
     max_age = current_app.extensions["settings"].office_list_max_age_s
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.vary.add("Accept")
-    return response.make_conditional(request)
+    # Only If-None-Match can make an answer conditional here (no Last-Modified, no ranges).
+    return response.make_conditional(request) if "If-None-Match" in request.headers else response
 
 
 def _page_context() -> dict:
@@ -131,15 +135,14 @@ def items(collection: str) -> Response:
     query = items_query(request.args)
     selected = query.select(found)
     page = selected[query.offset:query.offset + query.limit].tolist()
-    args = query.page_args(query.offset)
-    del args["offset"]
     encoded = found.encoded[query.crs]
     body = {
         "type": "FeatureCollection",
         "numberMatched": len(selected), "numberReturned": len(page),
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "links": docs.items_links(_url, found, args, offset=query.offset, limit=query.limit,
-                                  matched=len(selected)),
+        "links": docs.items_links(url_for("ogc.items", collection=collection, _external=True),
+                                  found, urlencode(query.page_args()), offset=query.offset,
+                                  limit=query.limit, matched=len(selected)),
         "features": [encoded[i] for i in page],
     }
     return _answer(fmt, body, docs.GEOJSON, "items.html", crs=query.crs, collection=found,
