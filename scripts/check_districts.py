@@ -57,7 +57,8 @@ class Finding:
     place: str
     district_ags: str
     postcodes: tuple[str, ...]
-    status: str  # agrees / not a municipality / error / same name elsewhere / unresolved
+    # agrees, agrees by first word, not a municipality, error, same name elsewhere, unresolved
+    status: str
     municipalities: tuple[Municipality, ...] = ()  # of that name, in other districts
     km: float | None = None  # to the nearest postal place of their district
 
@@ -81,7 +82,11 @@ def compare(rows: list[dict[str, str]], lau: list[Municipality]) -> list[Finding
     """One Finding per Bavarian place (name and district) of the GeoNames rows."""
     by_form: dict[str, list[Municipality]] = defaultdict(list)
     by_exact: dict[str, list[Municipality]] = defaultdict(list)
+    # Districts with a municipality of each first word: "Pfreimd Weihern" is part of Pfreimd,
+    # "Ostheim vor der Rhön" is LAU's "Ostheim v.d.Rhön".
+    first_word: dict[str, set[str]] = defaultdict(set)
     for m in lau:
+        first_word[place_key(m.name).split()[0]].add(m.key[:5])
         by_exact[place_key(m.name.split(",")[0])].append(m)
         for form in name_forms(m.name):
             by_form[form].append(m)
@@ -103,7 +108,9 @@ def compare(rows: list[dict[str, str]], lau: list[Municipality]) -> list[Finding
             continue
         elsewhere = tuple(sorted(set(exact) or loose, key=lambda m: m.key))
         if not elsewhere:
-            findings.append(Finding(name, ags, postcodes, "not a municipality"))
+            agrees = ags in first_word.get(place_key(checked).split()[0], ())
+            findings.append(Finding(name, ags, postcodes,
+                                    "agrees by first word" if agrees else "not a municipality"))
             continue
         lat = sum(float(r["lat"]) for r in place_rows) / len(place_rows)
         lon = sum(float(r["lon"]) for r in place_rows) / len(place_rows)
@@ -141,11 +148,12 @@ def report(findings: list[Finding], corrected: set[tuple[str, str]],
     lines = [f"{len(findings)} Bavarian places (name and district) in GeoNames' postal codes, "
              "compared with the municipality keys of Eurostat LAU 2024:", ""]
     lines += [f"- {status}: {counts[status]}" for status in
-              ("agrees", "not a municipality", "error", "same name elsewhere", "unresolved")]
+              ("agrees", "agrees by first word", "not a municipality", "error",
+               "same name elsewhere", "unresolved")]
     lines += ["", "| place | postcode(s) | GeoNames district | LAU municipality of that name | "
               "km to its district | verdict |", "| --- | --- | --- | --- | --- | --- |"]
     for f in findings:
-        if f.status in ("agrees", "not a municipality"):
+        if f.status in ("agrees", "agrees by first word", "not a municipality"):
             continue
         fixed = any((pc, f.place) in corrected for pc in f.postcodes)
         verdict = f.status + (": corrected" if fixed else ": NO CORRECTION" if
