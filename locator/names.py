@@ -14,10 +14,11 @@ an der Ilm, 23,192, an der Roth, 7,158, an der Glonn).
 from __future__ import annotations
 
 import bisect
-import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from .textnorm import place_key, prefix_key, short_place_keys
 
@@ -100,12 +101,23 @@ class NameIndex:
             self._ranked[key] = tuple(p for _, p in sorted(found, key=lambda rp: rp[0]))
         self._contenders = {key: contenders(ps) for key, ps in self._ranked.items()}
         self._count = sum(len(ps) for ps in exact.values())
-        # Type-ahead: every key (full names and short forms) in order, with its place's rank.
+        # Type-ahead: every key (full names and short forms) in order, and per key its place
+        # and the position of its rank among all ranks, in arrays: a one-letter prefix spans
+        # thousands of keys, which numpy orders in ~0.1 ms and a Python loop in ~1.5 ms.
         entries = [(key, rank(p, True), p) for key, ps in exact.items() for p in ps]
         entries += [(key, rank(p, False), p) for key, ps in short.items() for p in ps]
         entries.sort(key=lambda e: (e[0], e[1]))
         self._prefix_keys = [e[0] for e in entries]
-        self._prefix_entries = entries
+        by_rank = sorted(range(len(entries)), key=lambda i: entries[i][1])
+        position = np.empty(len(entries), dtype=np.int64)
+        position[by_rank] = np.arange(len(entries))
+        # Bavaria first (bit 41), then a key the typed word names (bit 40 is set per query for
+        # the others), then the rank.
+        outside = np.array([e[1][0] for e in entries], dtype=np.int64)
+        self._prefix_order = (outside << 41) | position
+        self._suggested: list[Place] = list({id(e[2]): e[2] for e in entries}.values())
+        slot = {id(p): i for i, p in enumerate(self._suggested)}
+        self._prefix_place = np.array([slot[id(e[2])] for e in entries], dtype=np.int64)
 
     def __len__(self) -> int:
         return self._count
@@ -133,15 +145,15 @@ class NameIndex:
     def suggest(self, text: str, limit: int) -> list[Place]:
         """Up to ``limit`` places whose name or short form starts with ``text``, ranked."""
         whole = place_key(text)
-        best: dict[int, tuple] = {}
-        for key in {prefix_key(text), whole} - {""}:
-            lo = bisect.bisect_left(self._prefix_keys, key)
-            hi = bisect.bisect_left(self._prefix_keys, key + "\uffff")
-            for entry_key, entry_rank, place in self._prefix_entries[lo:hi]:
-                # Bavaria first, then the places the typed word names, then standing.
-                order = (entry_rank[0], entry_key != whole, *entry_rank[1:])
-                found = best.get(id(place))
-                if found is None or order < found[:-1]:
-                    best[id(place)] = (*order, place)
-        return [found[-1] for found in heapq.nsmallest(limit, best.values(),
-                                                        key=lambda f: f[:-1])]
+        keys = self._prefix_keys
+        spans = [(bisect.bisect_left(keys, k), bisect.bisect_left(keys, k + "\uffff"))
+                 for k in {prefix_key(text), whole} - {""}]
+        if not any(hi > lo for lo, hi in spans):
+            return []
+        found = np.unique(np.concatenate([np.arange(lo, hi) for lo, hi in spans]))
+        named_lo, named_hi = bisect.bisect_left(keys, whole), bisect.bisect_right(keys, whole)
+        merely_begun = (found < named_lo) | (found >= named_hi)
+        order = self._prefix_order[found] | (merely_begun.astype(np.int64) << 40)
+        places = self._prefix_place[found[np.argsort(order, kind="stable")]]
+        _, first = np.unique(places, return_index=True)  # each place at its best key
+        return [self._suggested[i] for i in places[np.sort(first)[:limit]].tolist()]
