@@ -99,9 +99,16 @@ def _json(body: object, *, status: int = 200, mimetype: str = "application/json"
 
 def _origin_json(origin: Origin) -> dict:
     # 5 decimals: about a metre, as precise as a position needs to be.
-    return {"lat": round(origin.lat, 5), "lon": round(origin.lon, 5),
-            "resolved_by": origin.resolved_by, "precision": origin.precision,
-            "label": origin.label, "postcode": origin.postcode}
+    answer = {"lat": round(origin.lat, 5), "lon": round(origin.lon, 5),
+              "resolved_by": origin.resolved_by, "precision": origin.precision,
+              "label": origin.label, "postcode": origin.postcode}
+    if origin.alternatives:  # a place name the family must choose from
+        answer["alternatives"] = [
+            {"label": p.label, "name": p.name, "district_ags": p.district_ags or None,
+             "district_name": p.district_name or None,
+             "postcode": p.postcodes[0] if p.postcodes else None, "lat": p.lat, "lon": p.lon}
+            for p in origin.alternatives]
+    return answer
 
 
 def _features(data: Loaded, office_ids: Sequence[str], metres: list[int],
