@@ -6,6 +6,7 @@ catch? Run it through scripts/mutate, which sets up .venv with the test and muta
     scripts/mutate service spatial      some of them
     scripts/mutate -j 2 districts       two mutants at a time (default 1: the machine is shared)
     scripts/mutate --survivors service  re-run only the mutants that were not caught last time
+                                        (after adding tests: a caught mutant stays caught)
     scripts/mutate --report             no run: the score of the last results in mutants/
     scripts/mutate --fresh              delete mutants/ first (mutmut's cache of mutants, test
                                         coverage and results) for figures from scratch
@@ -122,8 +123,6 @@ def main() -> int:
         args.json.write_text(json.dumps([figures(s) for s in scores], indent=2) + "\n",
                              encoding="utf-8")
     if args.write:
-        if args.survivors:
-            raise SystemExit("--write needs a full run of each module, not --survivors")
         write_readme(scores)
         say(f"wrote the scores into {README.relative_to(ROOT)}")
     return 0
