@@ -109,7 +109,8 @@ def main() -> int:
     for module in modules:
         minutes = None
         if not args.report:
-            minutes = run_mutmut(module, args.max_children, survivors_only=args.survivors)
+            minutes = run_mutmut(module, args.max_children, survivors_only=args.survivors,
+                                 equivalents=equivalents)
         score = score_module(module, equivalents)
         score.minutes = minutes
         scores.append(score)
@@ -132,12 +133,21 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def run_mutmut(module: str, max_children: int, *, survivors_only: bool) -> float:
-    """Run mutmut on one module's mutants; its log goes to mutants/mutmut-<module>.log."""
+def run_mutmut(module: str, max_children: int, *, survivors_only: bool,
+               equivalents: list[Equivalent]) -> float:
+    """Run mutmut on one module's mutants; its log goes to mutants/mutmut-<module>.log.
+
+    Mutants of the reviewed list that survived last time are not run again; with
+    survivors_only, neither are those caught last time (adding tests cannot uncatch them)."""
     names = [f"locator.{module}.*"]
-    if survivors_only and meta_path(module).exists():
+    source, mutated = ROOT / "locator" / f"{module}.py", MUTANTS / "locator" / f"{module}.py"
+    if meta_path(module).exists() and mutated.exists() and (
+            source.stat().st_mtime < mutated.stat().st_mtime):  # mutants of this source
         results = json.loads(meta_path(module).read_text(encoding="utf-8"))["exit_code_by_key"]
-        names = [k for k, code in results.items() if code not in CAUGHT] or names
+        wanted = [k for k, code in results.items()
+                  if not (survivors_only and code in CAUGHT)
+                  and not (code in SURVIVED and is_equivalent(k, equivalents))]
+        names = wanted or names
     mutmut = Path(sys.executable).with_name("mutmut")
     MUTANTS.mkdir(exist_ok=True)
     log = MUTANTS / f"mutmut-{module}.log"
@@ -190,6 +200,14 @@ def changed_lines(mutant: str, path: str) -> tuple[str, str]:
         elif line.startswith("+"):
             after.append(line[1:].strip())
     return "\n".join(before), "\n".join(after)
+
+
+def is_equivalent(mutant: str, equivalents: list[Equivalent]) -> bool:
+    function = function_of(mutant)
+    if not any(e.function == function for e in equivalents):
+        return False
+    before, after = changed_lines(mutant, f"locator/{mutant.split('.')[1]}.py")
+    return any((e.function, e.before, e.after) == (function, before, after) for e in equivalents)
 
 
 def score_module(module: str, equivalents: list[Equivalent]) -> Score:

@@ -28,8 +28,9 @@ def test_single_precision_points_are_measured_in_double(scan_max):
     points = np.array([COBURG, REGENSBURG], dtype=np.float32)
     index = PointIndex(points, scan_max=scan_max)
     stored = points.astype(float)
-    # 0.1 m east of the stored Coburg point: in float32 arithmetic that is 0 or 0.5 m.
-    x, y = stored[0, 0] + 0.1, stored[0, 1]
+    # 0.1 m east of the stored Coburg point, as plain floats (as the Locator passes them): in
+    # float32 arithmetic that would be 0.125 m.
+    x, y = float(stored[0, 0]) + 0.1, float(stored[0, 1])
     idx, dist = index.nearest(x, y, 2)
     assert idx.tolist() == [0, 1]
     assert dist[0] == pytest.approx(0.1, abs=1e-6)
