@@ -322,7 +322,9 @@ def write_readme(scores: list[Score]) -> None:
                 rows[module] = line
     stamp = provenance()
     for s in scores:
-        rows[s.module] = row(s) + f" {stamp} |"
+        # --report: the results of an earlier run in mutants/, reported at this commit.
+        how = "" if s.minutes is not None else "reported from mutants/ "
+        rows[s.module] = row(s) + f" {how}{stamp} |"
     header = ["| module | mutants | equivalent | caught | survived | no test | score "
               "| measured |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     body = [rows[m] for m in CORE if m in rows]
