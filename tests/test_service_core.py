@@ -235,6 +235,10 @@ def test_ambiguous_postcode_gives_every_responsible_office_its_distance(locator)
     assert search.responsible == (Hit("stadt-landshut", 1.357), Hit("landkreis-landshut", 1.357))
 
 
+def test_nearest_gives_five_unless_told(locator):
+    assert len(locator.nearest(locator.locate(postcode="96450")).office_ids) == 5
+
+
 @pytest.mark.parametrize("limit", [1, 2, 49, MAX_LIMIT])
 def test_nearest_limit_bounds(locator, limit):
     search = locator.nearest(locator.locate(postcode="96450"), limit)
