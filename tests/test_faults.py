@@ -6,7 +6,9 @@ Every case works on a private copy of geodata/ so that nothing here can harm the
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -14,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,15 +24,30 @@ from pathlib import Path
 import pytest
 from live_server import LiveServer
 from nominatim_standin import NominatimStandin
+from script_loader import load_script
 
 from locator.config import REPO_GEODATA, Settings
 from locator.districts import load_bavarian_districts
 from locator.errors import DataError
-from locator.offices import read_offices
+from locator.offices import OFFICE_COLUMNS, read_offices
 from locator.service import Locator
 
 DATA_FILES = ("offices.csv", "districts.csv", "postcodes.csv", "district_areas.geojson")
-OFFICES = (REPO_GEODATA / "offices.csv").read_text(encoding="utf-8")
+
+
+def _seat_offices() -> str:
+    """offices.csv as the builder makes it without research (every office at its seat): the
+    faults below cut and edit known rows, whatever the research has found since."""
+    with tempfile.TemporaryDirectory() as empty:
+        rows = load_script("build_offices").build(REPO_GEODATA, contacts_dir=Path(empty))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(OFFICE_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+OFFICES = _seat_offices()
 PASSAU_ROW = next(line for line in OFFICES.splitlines() if line.startswith("landkreis-passau,"))
 PASSAU_LINE = OFFICES.splitlines().index(PASSAU_ROW) + 1
 
@@ -41,6 +59,7 @@ def data_dir(tmp_path: Path) -> Path:
     target.mkdir()
     for name in DATA_FILES:
         shutil.copy2(REPO_GEODATA / name, target / name)
+    (target / "offices.csv").write_text(OFFICES, encoding="utf-8")
     return target
 
 
@@ -75,7 +94,7 @@ OFFICE_FAULTS = {
         _cut_inside_a_row(OFFICES, ",48.57"), [f"line {PASSAU_LINE}", "field 'lon': is empty"]),
     # Cut in the last (quoted) field the row is whole but the rest is missing.
     "partial copy, cut in the last field": (
-        _cut_inside_a_row(OFFICES, ',place,"Ort'), ["no office for district(s) 09276"]),
+        _cut_inside_a_row(OFFICES, ',place,,,"Ort'), ["no office for district(s) 09276"]),
     "latitude not a number": (
         OFFICES.replace(PASSAU_ROW, PASSAU_ROW.replace(",48.57717,", ",4x.5,")),
         [f"line {PASSAU_LINE}", "field 'lat'", "'4x.5' is not a number"]),
