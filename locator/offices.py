@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import geopandas as gpd
 import pandas as pd
@@ -40,6 +40,8 @@ BAVARIA_LON = (8.9, 13.95)
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 _SOURCE_SEPARATOR = re.compile(r"\s*;\s*(?=https?://)", re.IGNORECASE)
+# What quote() leaves as it is: the reserved characters and existing %-escapes.
+_URI_SAFE = ":/?#[]@!$&'()*+,;=%~"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -171,6 +173,17 @@ def split_sources(text: str) -> list[str]:
     """The URLs of a ``sources`` cell: ";"-separated, but only a ";" before the next "http"
     separates, since old newspaper URLs carry one of their own (".../Lenting;art575,3444100")."""
     return [url.strip() for url in _SOURCE_SEPARATOR.split(text) if url.strip()]
+
+
+def as_uri(url: str) -> str:
+    """An http(s) URL as a URI (RFC 3986): a source may be written as an IRI
+    ("…/Kempten_(Allgäu)"); the host goes to IDNA, other non-ASCII to %-escapes."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = parts.netloc.replace(host, host.encode("idna").decode("ascii"), 1)
+    return quote(urlunsplit(parts._replace(netloc=netloc)), safe=_URI_SAFE)
 
 
 def phone_uri(phone: str) -> str | None:

@@ -24,7 +24,7 @@ from .config import Settings
 from .districts import REGIERUNGSBEZIRKE
 from .errors import LocatorError
 from .hours import weekly
-from .offices import phone_uri, split_sources
+from .offices import as_uri, phone_uri, split_sources
 from .ogc.collections import Collection, build_collections
 from .service import OFFICE_PROPERTIES, Locator, Responsibility
 from .textnorm import fold
@@ -108,7 +108,7 @@ def _contact_properties(office, today: dt.date) -> dict:
     sources as a list, the phone as a tel: URI, the hours as a plain week and its exceptions."""
     week, exceptions = weekly(office.opening_hours, today) if office.opening_hours else (None, ())
     return {
-        "sources": split_sources(office.sources),
+        "sources": [as_uri(url) for url in split_sources(office.sources)],
         "phone_uri": phone_uri(office.phone) if office.phone else None,
         "opening_hours_week": [[list(i) for i in day] for day in week] if week else None,
         "opening_hours_exceptions": list(exceptions),

@@ -5,7 +5,25 @@ from __future__ import annotations
 
 import pytest
 
+from locator import create_app
+from locator.config import Settings
+from locator.service import Locator
+from locator.state import LocatorState
+
 PROBLEM = "application/problem+json"
+
+
+# The distances below are pinned to the offices at their districts' seats (the builder without
+# research), so that new research does not move them.
+@pytest.fixture(scope="module")
+def locator(seat_offices) -> Locator:
+    return Locator.from_settings(Settings.from_env({}, offices_file=str(seat_offices)))
+
+
+@pytest.fixture(scope="module")
+def client(settings, locator):
+    app = create_app({"TESTING": True, "LOCATOR_STATE": LocatorState(settings, locator)})
+    return app.test_client()
 
 ORIGINS = [
     # (query, origin as answered)

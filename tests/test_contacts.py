@@ -26,7 +26,7 @@ from locator.errors import DataError
 from locator.gazetteer import AddressQuery
 from locator.hours import in_words, weekly
 from locator.merge import merge_offices
-from locator.offices import OFFICE_COLUMNS, read_offices, split_sources
+from locator.offices import OFFICE_COLUMNS, as_uri, read_offices, split_sources
 from locator.openapi import openapi_document
 from locator.sheets import read_sheet
 
@@ -157,6 +157,18 @@ def test_every_office_answer_carries_the_contact_properties(client):
             assert {"opening_hours", "contact_level", "checked_on"} <= set(p)
             if p["phone"] or p["street"]:
                 assert p["sources"] and p["checked_on"], p["id"]
+            assert all(url.isascii() for url in p["sources"]), p["id"]  # URIs, not IRIs
+
+
+@pytest.mark.parametrize(("written", "served"), [
+    # Found by schemathesis: the OpenAPI document promises URIs, a source was an IRI.
+    ("https://de.wikipedia.org/wiki/Kempten_(Allgäu)?oldformat=true",
+     "https://de.wikipedia.org/wiki/Kempten_(Allg%C3%A4u)?oldformat=true"),
+    ("https://www.münchen.de/ämter", "https://www.xn--mnchen-3ya.de/%C3%A4mter"),
+    ("https://docslib.org/doc/1/amt-f%C3%BCr", "https://docslib.org/doc/1/amt-f%C3%BCr"),
+])
+def test_sources_are_served_as_uris(written, served):
+    assert as_uri(written) == served
 
 
 def test_landkreis_landshut_sits_in_altdorf(client):
