@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from .compression import cache_as
 from .errors import InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Place
 from .openapi import openapi_document
@@ -149,6 +150,7 @@ def offices() -> Response:
     response.set_etag(data.locator.data_version)
     max_age = current_app.extensions["settings"].office_list_max_age_s
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    cache_as(f"offices:{data.locator.data_version}")  # the same for everyone: compress once
     return response.make_conditional(request)
 
 
