@@ -139,7 +139,8 @@
   // --- the map -----------------------------------------------------------------------------------
 
   var map = null, cluster = null, overlay = null, groups = {};
-  var markers = {};   // office id -> L.Marker
+  var markers = {};   // office id -> L.Marker shown now (the overview's or the search's)
+  var overviewMarkers = {};
   var offices = {};   // office id -> GeoJSON feature
   var view = { results: {}, active: null };  // id -> {rank, distance, responsible}
 
@@ -218,11 +219,9 @@
     // Overview: clustered generously. Results: only pins that would overlap (the many
     // Landkreis offices in their kreisfreie Stadt) form a cluster, so the numbers stay visible.
     // No cluster animations: they cost slow phones dearly, and motion helps nobody here.
-    // Chunked: clustering all offices is the page's longest task; in pieces of at most
-    // ~30 ms a phone stays responsive while the map fills.
     groups.overview = L.markerClusterGroup({
       showCoverageOnHover: false, maxClusterRadius: 45, iconCreateFunction: clusterIcon,
-      animate: false, chunkedLoading: true, chunkInterval: 30
+      animate: false
     });
     groups.results = L.markerClusterGroup({
       showCoverageOnHover: false, maxClusterRadius: 16, iconCreateFunction: resultClusterIcon,
@@ -232,17 +231,21 @@
     map.addLayer(cluster);
     overlay = L.layerGroup().addTo(map);
     map.on('popupclose', popupClosed);
+    map.on('zoomstart', function () { zooming = true; });
+    map.on('zoomend', function () { zooming = false; });
     document.addEventListener('keydown', function (event) {
       // Escape closes any popup, wherever focus is (the combobox keeps its own Escape).
       if (event.key !== 'Escape' || !popup.current || (event.target === ui.input && !ui.listbox.hidden)) { return; }
       event.preventDefault();
+      popup.escaped = true;
       map.closePopup();
-    });
+    }, true);  // before Leaflet's own Escape, which closes without giving focus back
   }
 
   // --- popups: sized to the map, and focus goes back where the popup came from ------------------
 
   var popup = { current: null, opener: null, id: null };
+  var zooming = false;  // an animated zoom (after a search) is still running
 
   function popupOptions() {
     // Fits a 320 px high map: the content scrolls (Leaflet's maxHeight), and the padding keeps
@@ -265,12 +268,14 @@
   function popupClosed(event) {
     setActive(null);
     if (event.popup !== popup.current) { return; }
-    var opener = popup.opener, id = popup.id;
+    var opener = popup.opener, id = popup.id, escaped = popup.escaped;
     popup.current = popup.opener = popup.id = null;
-    // Focus was in the popup (its close button) and went with it: back to its marker, or the
+    popup.escaped = false;
+    // Focus was in the popup (its close button) or goes with it: back to its marker, or the
     // office's list item when the marker is hidden in a cluster now.
     var focus = document.activeElement;
-    if (focus && focus !== document.body && document.contains(focus)) { return; }
+    var inPopup = focus && event.popup.getElement() && event.popup.getElement().contains(focus);
+    if (!escaped && focus && focus !== document.body && document.contains(focus) && !inPopup) { return; }
     var item = ui.list.querySelector('[data-office-id="' + id + '"] button');
     var target = opener && document.contains(opener) ? opener : item || ui.map;
     target.focus();
@@ -282,10 +287,18 @@
       icon: pinIcon(id), keyboard: true, riseOnHover: true, officeId: id
     });
     marker.on('mouseover', function () { setActive(id); });
-    // A click, or Enter on the focused marker (Leaflet fires click for it too).
-    marker.on('click', function () {
+    function open() {
       openPopup(id, marker.getElement());
       setActive(id, true);
+    }
+    marker.on('click', open);
+    // The focused marker is a button (role="button"): Enter and Space open its popup.
+    marker.on('keypress', function (event) {
+      var key = event.originalEvent.key;
+      if (key === 'Enter' || key === ' ') {
+        event.originalEvent.preventDefault();
+        open();
+      }
     });
     marker.on('add', function () {
       var icon = marker.getElement();
@@ -297,19 +310,25 @@
     return marker;
   }
 
+  // The overview group holds every office's marker for good; a search gets markers of its own
+  // in the results group. A marker moved between two cluster groups (or cleared out of one
+  // off the map) kept a stale parent cluster and went missing: 91 of 96 after a search.
   function drawMarkers(ids, mode) {
     if (!map) { return; }
     var next = groups[mode];
-    cluster.clearLayers();
+    if (mode === 'overview') {
+      markers = overviewMarkers;
+    } else {
+      next.clearLayers();
+      markers = {};
+      ids.forEach(function (id) { markers[id] = makeMarker(offices[id]); });
+      next.addLayers(ids.map(function (id) { return markers[id]; }));
+    }
     if (next !== cluster) {
       map.removeLayer(cluster);
       cluster = next;
       map.addLayer(cluster);
     }
-    cluster.addLayers(ids.filter(function (id) { return markers[id]; }).map(function (id) {
-      markers[id].setIcon(pinIcon(id));
-      return markers[id];
-    }));
   }
 
   function setActive(id, fromMap) {
@@ -346,9 +365,13 @@
       ui.map.scrollIntoView({ block: 'nearest' });
     }
     // The popup stands at the office, not on its marker: the marker may sit in a cluster (a
-    // Landkreis office often shares its kreisfreie Stadt's point).
-    map.setView(marker.getLatLng(), Math.max(map.getZoom(), 11), { animate: false });
-    openPopup(id, button);
+    // Landkreis office often shares its kreisfreie Stadt's point). A zoom still animating
+    // would, when it ends, move the map back and the popup out of view: let it end first.
+    var go = function () {
+      map.setView(marker.getLatLng(), Math.max(map.getZoom(), 11), { animate: false });
+      openPopup(id, button);
+    };
+    if (zooming) { map.once('zoomend', go); } else { go(); }
   }
 
   // --- results -----------------------------------------------------------------------------------
@@ -478,7 +501,7 @@
     if (!map) { return; }
     var ids = features.map(function (f) { return f.id; });
     responsibleIds.forEach(function (id) { if (ids.indexOf(id) < 0) { ids.push(id); } });
-    ids = ids.filter(function (id) { return markers[id]; });  // none if /offices failed
+    ids = ids.filter(function (id) { return offices[id]; });  // none if /offices failed
     drawMarkers(ids, 'results');
     overlay.clearLayers();
     var origin = [data.origin.lat, data.origin.lon];
@@ -493,7 +516,9 @@
     overlay.addLayer(L.circleMarker(origin, { radius: 7, className: 'koki-origin', interactive: true })
       .bindTooltip(originLabel));
     ids.forEach(function (id) { bounds.extend(markers[id].getLatLng()); });
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 13 });
+    // Without animation, like the clusters: a group switched while a zoom still animates
+    // (a quick second search, "show all") lost markers when the zoom ended.
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 13, animate: false });
   }
 
   function resetView(announceIt) {
@@ -509,7 +534,7 @@
     overlay.clearLayers();
     map.closePopup();
     drawMarkers(ids, 'overview');
-    map.fitBounds(cfg.bounds);
+    map.fitBounds(cfg.bounds, { animate: false });
   }
 
   // --- searching ---------------------------------------------------------------------------------
@@ -769,9 +794,12 @@
   api('/offices').then(function (collection) {
     collection.features.forEach(function (feature) {
       offices[feature.id] = feature;
-      if (map) { markers[feature.id] = makeMarker(feature); }
+      if (map) { overviewMarkers[feature.id] = makeMarker(feature); }
     });
-    if (map) { drawMarkers(Object.keys(offices), 'overview'); }
+    if (map) {
+      groups.overview.addLayers(Object.keys(offices).map(function (id) { return overviewMarkers[id]; }));
+      drawMarkers(Object.keys(offices), 'overview');
+    }
   }).catch(function () {
     showError(T.error_offices);
   }).then(function () {
