@@ -20,6 +20,9 @@ ENDPOINTS = {
     "within": "/api/v1/offices/within?{origin}&radius_km=25",
     "responsible": "/api/v1/responsible?{origin}",
     "offices": "/api/v1/offices",
+    # The widget's pages, as a first visit asks for them (no If-None-Match).
+    "page": "/",
+    "list": "/liste",
 }
 QUERY_ENDPOINTS = ("nearest", "within", "responsible")
 
