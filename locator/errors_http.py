@@ -35,7 +35,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        if not request.path.startswith("/api/") and request.path != "/healthz":
+        if not request.path.startswith(("/api/", "/ogc")) and request.path != "/healthz":
             return err
         slug = (err.name or "error").lower().replace(" ", "-")
         return problem(err.code or 500, err.name, err.description or err.name, slug)

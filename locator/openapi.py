@@ -23,7 +23,9 @@ ORIGIN_PARAMS = [
     _param("postcode", {"type": "string", "pattern": r"^\d{5}$"},
            "German postcode as origin (instead of lat/lon)."),
     _param("q", {"type": "string", "minLength": 1, "maxLength": 200},
-           "Postcode or place name as origin, e.g. 'Neustadt bei Coburg'."),
+           "Postcode or place name as origin, e.g. 'Neustadt bei Coburg', 'Garmisch'. A name "
+           "shared by places of similar standing in different districts ('Pfaffenhofen') is "
+           "not resolved to one: the answer lists them in origin.alternatives."),
 ]
 
 SCHEMAS: dict[str, dict] = {
@@ -95,6 +97,29 @@ SCHEMAS: dict[str, dict] = {
             "resolved_by": {"enum": ["coordinates", "postcode", "place"]},
             "precision": {"enum": ["coordinates", "postcode", "place"]},
             "label": _NULLABLE_STR, "postcode": _NULLABLE_STR,
+            "alternatives": {
+                "type": "array", "minItems": 2,
+                "items": {"$ref": "#/components/schemas/Alternative"},
+                "description": (
+                    "Only when q names places of similar standing in different districts "
+                    "(none has five times the inhabitants of each other): all of them, best "
+                    "first (Bavarian, kreisfreie Stadt or Kreisstadt, population). lat/lon "
+                    "and label of the origin are the first one's; responsible covers all "
+                    "their districts with ambiguous: true. Search again with one's label as "
+                    "q to get that place alone."),
+            },
+        },
+    },
+    "Alternative": {
+        "type": "object",
+        "required": ["label", "name", "district_ags", "district_name", "postcode", "lat",
+                     "lon"],
+        "properties": {
+            "label": {"type": "string",
+                      "description": "'85276 Pfaffenhofen an der Ilm': as q, this place alone."},
+            "name": {"type": "string"}, "district_ags": _NULLABLE_STR,
+            "district_name": _NULLABLE_STR, "postcode": _NULLABLE_STR,
+            "lat": {"type": "number"}, "lon": {"type": "number"},
         },
     },
     "Responsibility": {
@@ -103,7 +128,8 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "in_bavaria": {"type": "boolean"},
             "ambiguous": {"type": "boolean",
-                          "description": "The origin (a postcode) spans several districts."},
+                          "description": "The origin spans several districts: a postcode "
+                                         "that does, or a place name with alternatives."},
             "districts": {"type": "array", "items": {"$ref": "#/components/schemas/District"}},
             "offices": {"$ref": "#/components/schemas/OfficeCollection"},
         },

@@ -33,6 +33,7 @@ import bench_http  # noqa: E402
 import bench_inproc  # noqa: E402
 import bench_lighthouse  # noqa: E402
 import bench_postgis  # noqa: E402
+import bench_pygeoapi  # noqa: E402
 
 from locator.config import Settings  # noqa: E402
 from locator.crs import geodesic_km  # noqa: E402
@@ -54,7 +55,10 @@ TARGETS = [
     ("http.responsible.vs_healthz", ">=", 0.8, "responsible throughput / healthz throughput"),
     ("http.page.vs_healthz", ">=", 0.5, "map page / throughput / healthz throughput"),
     ("http.list.vs_healthz", ">=", 0.5, "list page /liste throughput / healthz throughput"),
+    ("http.ogc_items.vs_healthz", ">=", 0.8, "OGC items (bbox) throughput / healthz throughput"),
     ("http.errors", "==", 0, "non-2xx answers and socket errors under load"),
+    ("pygeoapi.ours_over_pygeoapi", ">=", 3, "OGC items (bbox) / pygeoapi's, same query"),
+    ("pygeoapi.errors", "==", 0, "errors or different features, OGC items vs pygeoapi"),
     ("lighthouse.index.scores.performance", ">=", 0.95, "Lighthouse mobile performance, /"),
     ("lighthouse.list.scores.performance", ">=", 0.95, "Lighthouse mobile performance, /liste"),
     ("lighthouse.index.cls", "<=", 0.05, "cumulative layout shift, /"),
@@ -73,6 +77,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile the query endpoints")
     parser.add_argument("--no-http", action="store_true", help="skip start-up, memory and wrk")
     parser.add_argument("--no-peer", action="store_true", help="skip the PostGIS peer")
+    parser.add_argument("--no-pygeoapi", action="store_true", help="skip the pygeoapi peer")
     parser.add_argument("--no-lighthouse", action="store_true", help="skip Lighthouse")
     args = parser.parse_args()
     quick = args.quick
@@ -125,6 +130,14 @@ def main() -> int:
         else:
             say("PostGIS peer: the same queries")
             figures["peer"] = peer(locator, settings, origins, plan, inproc)
+        if args.no_pygeoapi or args.no_http:
+            figures["pygeoapi"] = {"skipped": "--no-pygeoapi" if args.no_pygeoapi
+                                   else "--no-http"}
+        else:
+            say("pygeoapi peer: the same OGC API items query (its own venv)")
+            figures["pygeoapi"] = bench_pygeoapi.compare(
+                workers, seconds=plan["wrk_s"], rounds=max(2, plan["wrk_rounds"] // 2),
+                work=work)
         if args.no_lighthouse:
             figures["lighthouse"] = {"skipped": "--no-lighthouse"}
         elif reason := bench_lighthouse.why_unavailable():
@@ -431,6 +444,7 @@ def table(figures: dict) -> str:
         lines.append("\nSame offices as PostGIS (geodesic): " + "; ".join(
             f"{q} {a['same']}/{a['of']} (the rest differ only at the 0.2 % edge or a tie: "
             f"{a['differ_only_at_the_0.2%_edge_or_a_tie']})" for q, a in agree.items()) + ".")
+    lines += pygeoapi_lines(figures.get("pygeoapi", {}))
     lines += lighthouse_table(figures.get("lighthouse", {}))
     return "\n".join(lines)
 
@@ -456,6 +470,25 @@ def lighthouse_table(lh: dict) -> list[str]:
     lines.append("\nThe CPU slowdown is Lighthouse's 4× unless this machine's benchmark index "
                  "was too low for it; then index / 264 (tests/lighthouse.py says why).")
     return lines
+
+
+def pygeoapi_lines(p: dict) -> list[str]:
+    if not p:
+        return []
+    if "skipped" in p:
+        return ["", f"pygeoapi peer: skipped ({p['skipped']})."]
+    return ["", f"OGC API – Features side by side with pygeoapi {p['pygeoapi']} (its GeoJSON "
+                f"provider over the same {p['query'].split(',')[0]}, gunicorn {p['workers']} "
+                f"sync workers each, wrk as above, alternating rounds; same features: "
+                f"{'yes' if p['same_features'] else '**no**'}):", "",
+            "| Server | requests/s | p50 ms | errors |", "|---|---:|---:|---:|",
+            f"| locator /ogc | {_fmt(p['ours']['requests_per_s'])} | "
+            f"{_fmt(p['ours']['p50_ms'])} | {p['ours']['errors']} |",
+            f"| pygeoapi | {_fmt(p['theirs']['requests_per_s'])} | "
+            f"{_fmt(p['theirs']['p50_ms'])} | {p['theirs']['errors']} |",
+            "", f"Query: {p['query']}. Locator / pygeoapi per round: "
+                f"{', '.join(f'{r:.2f}' for r in p['ratios'])}; median "
+                f"{p['ours_over_pygeoapi']:.2f}."]
 
 
 def write_readme(figures: dict) -> None:
