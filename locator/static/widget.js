@@ -472,7 +472,7 @@
       });
       list.appendChild(el('li', {}, [button]));
     });
-    box.appendChild(el('div', { 'class': 'picker', role: 'group', 'aria-labelledby': 'koki-picker-label' }, [
+    box.appendChild(el('div', { 'class': 'picker', role: 'group', 'aria-labelledby': 'koki-picker-label', tabindex: '-1' }, [
       el('p', { id: 'koki-picker-label', text: T.ambiguous_pick }), list]));
   }
 
@@ -568,7 +568,10 @@
   function search(ctx) {
     var seq = ++searchSeq;
     if (!ctx.fromHistory) {
-      remember(ctx.here ? null : Object.assign({}, ctx.share, { radius_km: ctx.radius }), ctx.here ? 'here' : 'search');
+      // What the URL holds: the search's text or postcode, never a position (lat/lon).
+      var share = ctx.share || (ctx.params.q ? { q: ctx.params.q }
+        : ctx.params.postcode ? { postcode: ctx.params.postcode } : { q: ctx.label });
+      remember(ctx.here ? null : Object.assign({}, share, { radius_km: ctx.radius }), ctx.here ? 'here' : 'search');
     }
     clearError();
     setBusy(true);

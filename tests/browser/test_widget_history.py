@@ -160,3 +160,15 @@ def test_on_a_phone_a_popup_fits_the_map_and_nothing_covers_its_close_button(ope
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     axe(page, ".leaflet-popup-pane")
     assert_clean(page, watch, live_server)
+
+
+def test_a_place_name_choice_gets_focus_and_goes_into_the_url(open_page, live_server):
+    page, watch = open_page("/")
+    search(page, "Pfaffenhofen")
+    assert page.evaluate("document.activeElement.className") == "picker"
+    button = page.locator("#koki-responsible .picker__places button",
+                          has_text="Pfaffenhofen an der Roth")
+    submit(page, button.click)
+    assert query_of(page) == {"q": ["89284 Pfaffenhofen an der Roth"], "radius_km": ["25"]}
+    assert page.evaluate("document.activeElement.id") == "koki-results-heading"
+    assert_clean(page, watch, live_server)
