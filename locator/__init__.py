@@ -44,7 +44,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
+        return errors_http.relative_location(response)
 
     return app
 

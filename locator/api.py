@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
@@ -51,14 +52,20 @@ def _params() -> dict[str, str]:
     return params
 
 
+# ASCII digits only: float() and int() also read "４９", "١", " 49 " and "4_9", which no
+# client means and the OpenAPI document does not allow.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _number(params: dict[str, str], name: str) -> float | None:
     raw = params.get(name)
     if raw is None:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidParameter(f"{name} must be a number, got {raw!r}", parameter=name) from None
+    if not _NUMBER.fullmatch(raw):
+        raise InvalidParameter(f"{name} must be a number (ASCII digits, e.g. 49.01), got {raw!r}",
+                               parameter=name)
+    value = float(raw)
     if not math.isfinite(value):
         raise InvalidParameter(f"{name} must be a finite number, got {raw!r}", parameter=name)
     return value
@@ -68,10 +75,10 @@ def _integer(params: dict[str, str], name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidParameter(f"{name} must be an integer, got {raw!r}", parameter=name) from None
+    if not _INTEGER.fullmatch(raw):
+        raise InvalidParameter(f"{name} must be an integer (ASCII digits), got {raw!r}",
+                               parameter=name)
+    return int(raw)
 
 
 def _origin(locator: Locator, params: dict[str, str]) -> Origin:
