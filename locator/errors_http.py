@@ -6,7 +6,7 @@ import logging
 import traceback
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, redirect, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .errors import LocatorError
@@ -37,11 +37,12 @@ def relative_location(response: Response) -> Response:
     relative Location (RFC 9110 §10.2.2) names no host, whatever the client called this one.
     """
     location = response.headers.get("Location")
-    if location and "//" in location:
-        target = urlsplit(location)
-        path = "/" + target.path.lstrip("/")  # never "//host": that would name a host again
-        response.headers["Location"] = path + (f"?{target.query}" if target.query else "")
-    return response
+    if not (location and "//" in location):
+        return response
+    target = urlsplit(location)
+    path = "/" + target.path.lstrip("/")  # never "//host": that would name a host again
+    # A new answer, not an edited one: Werkzeug's page also names the absolute URL.
+    return redirect(path + (f"?{target.query}" if target.query else ""), response.status_code)
 
 
 def register(app: Flask) -> None:
