@@ -72,20 +72,29 @@ def test_the_rendered_configuration_passes_nginx_own_check(nginx):
     assert "syntax is ok" in result.stderr
 
 
+P99_LIMIT_MS = 200.0
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_fifty_slow_clients_do_not_keep_healthz_from_answering(nginx, gunicorn, kind):
+    """p99 of /healthz under 50 slow clients stays under 200 ms. On a machine so busy that
+    /healthz alone is slower than that (other engineers' tests share its 2 cores), the limit is
+    1.5 times the p99 measured just before without slow clients: blocked workers would cost
+    seconds (the probe times out after 2 s), not a busy machine's tens of milliseconds."""
+    baseline = Probe(nginx.port, duration_s=3.0, interval_s=0.03).run()
     workers = gunicorn.worker_pids()
     with SlowClients(nginx.port, kind, count=50) as slow:
         time.sleep(0.5)  # all 50 connected and started before the first probe
-        probe = Probe(nginx.port, duration_s=6.0).run()
+        probe = Probe(nginx.port, duration_s=8.0, interval_s=0.03).run()
         connected = slow.still_connected()
     p50, p99 = probe.percentile_ms(50), probe.percentile_ms(99)
+    limit = max(P99_LIMIT_MS, 1.5 * baseline.percentile_ms(99))
     print(f"\n{kind}: {len(probe.latencies_s) - len(probe.failures)}/{len(probe.latencies_s)} "
-          f"answered, p50 {p50:.1f} ms, p99 {p99:.1f} ms, slow clients still connected "
-          f"{connected}/50")
-    assert probe.failures == []
-    assert len(probe.latencies_s) >= 40
-    assert p99 < 200, f"p99 {p99:.1f} ms"
+          f"answered, p50 {p50:.1f} ms, p99 {p99:.1f} ms (alone: p99 "
+          f"{baseline.percentile_ms(99):.1f} ms), slow clients still connected {connected}/50")
+    assert probe.failures == [] and baseline.failures == []
+    assert len(probe.latencies_s) >= 100  # so that p99 is not just the slowest probe
+    assert p99 < limit, f"p99 {p99:.1f} ms, limit {limit:.0f} ms"
     assert connected >= 45  # not vacuous: nginx held them for the whole probe
     assert gunicorn.worker_pids() == workers
 
