@@ -112,9 +112,20 @@ def _json(body: object, *, status: int = 200, mimetype: str = "application/json"
 def _origin_json(origin: Origin) -> bytes:
     # %.5f: about a metre, as precise as a position needs to be.
     return (b'{"lat":%.5f,"lon":%.5f,"resolved_by":"%s","precision":"%s","label":%s,'
-            b'"postcode":%s}' % (origin.lat, origin.lon, origin.resolved_by.encode(),
-                                  origin.precision.encode(), _utf8_or_null(origin.label),
-                                  _utf8_or_null(origin.postcode)))
+            b'"postcode":%s%s}' % (origin.lat, origin.lon, origin.resolved_by.encode(),
+                                    origin.precision.encode(), _utf8_or_null(origin.label),
+                                    _utf8_or_null(origin.postcode),
+                                    _alternatives_json(origin.alternatives)))
+
+
+def _alternatives_json(places: tuple[Place, ...]) -> bytes:
+    """',"alternatives":[…]' for a place name the family must choose from, else nothing."""
+    if not places:
+        return b""
+    return b',"alternatives":' + utf8_json([
+        {"label": p.label, "name": p.name, "district_ags": p.district_ags or None,
+         "district_name": p.district_name or None, "postcode": p.postcodes[0] if p.postcodes
+         else None, "lat": p.lat, "lon": p.lon} for p in places])
 
 
 def _utf8_or_null(text: str | None) -> bytes:

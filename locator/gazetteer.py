@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import bisect
 import csv
-import heapq
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from geopy.adapters import BaseSyncAdapter
@@ -22,54 +20,24 @@ from geopy.exc import GeocoderServiceError
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
+from .addresses import POSTCODE_RE, AddressQuery, clean_postcode, parse_query
 from .errors import DataError
-from .textnorm import place_key, prefix_key, short_place_keys
+from .names import NameIndex, Place, contenders
+from .textnorm import place_key
+
+# Query parsing lives in addresses.py, the name index and ranking in names.py; their public
+# names stay importable from here.
+__all__ = ["POSTCODE_RE", "AddressQuery", "Gazetteer", "Match", "Place", "Postcode",
+           "clean_postcode", "parse_query"]
 
 SOURCE = "offline"
 ATTRIBUTION = "Postleitzahlen: GeoNames (CC BY 4.0)"
 POSTCODE_COLUMNS = (
     "postcode", "place", "state", "state_code", "district", "district_ags", "lat", "lon",
 )
-# ASCII digits to the very end: \d would take "９６４５０", $ a trailing newline.
-POSTCODE_RE = re.compile(r"^[0-9]{5}\Z")
-# "96450", "D-96450", "DE 96450", but not the 5 digits inside a longer number (a phone).
-_POSTCODE_IN_TEXT = re.compile(r"(?<![\d-])(?:\bDE?[- ]?)?(\d{5})(?!\d)", re.IGNORECASE)
-_POSTCODE_PREFIX = re.compile(r"^(?:D|DE)\s*-?\s*(?=\d)", re.IGNORECASE)
-_STREETISH = re.compile(
-    r"(\d|\bstr\b\.?|stra(ss|ß)e\b|str\.|(weg|platz|gasse|allee|ring|damm|ufer)$)", re.IGNORECASE
-)
-# Parts of a free-text address that name the country or state, not the town.
-_NOT_A_TOWN = frozenset({"deutschland", "germany", "de", "d", "brd", "bayern", "bavaria"})
-
-
-@dataclass(frozen=True, slots=True)
-class AddressQuery:
-    """A query split into its parts; any of them may be empty. The postcode is as given,
-    without spaces or a "D-" prefix, so a malformed one can still be reported."""
-
-    street: str = ""
-    postcode: str = ""
-    city: str = ""
-
-    def __bool__(self) -> bool:
-        return bool(self.street or self.postcode or self.city)
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A named place within one district; its point is the mean of its postcode points."""
-
-    name: str
-    district_ags: str
-    district_name: str
-    state_code: str
-    lat: float
-    lon: float
-    postcodes: tuple[str, ...]
-
-    @property
-    def in_bavaria(self) -> bool:
-        return self.state_code == "BY"
+# Read when present (the builder writes them; older or hand-made files may lack them).
+STANDING_COLUMNS = ("population", "seat")
+SEATS = ("", "kreisfreie Stadt", "Kreisstadt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +84,9 @@ class Match:
     district_ags: tuple[str, ...]
     in_bavaria: bool
     unmatched: tuple[str, ...]  # query parts the answer does not reflect
+    # A place name that matches places in several districts, none standing out: all of them,
+    # ranked (the first is this match's place); empty when the answer is clear.
+    alternatives: tuple[Place, ...] = ()
 
     def location(self) -> Location:
         raw = {
@@ -127,6 +98,9 @@ class Match:
             "district_name": self.place.district_name,
             "in_bavaria": self.in_bavaria,
             "unmatched": list(self.unmatched),
+            "alternatives": [{"place": p.name, "district_ags": p.district_ags,
+                              "postcode": p.postcodes[0] if p.postcodes else None,
+                              "lat": p.lat, "lon": p.lon} for p in self.alternatives],
         }
         return Location(self.label, (self.lat, self.lon), raw)
 
@@ -150,20 +124,22 @@ class Gazetteer(Geocoder):
         # context is built for nothing, which costs ~50 ms of start-up).
         super().__init__(user_agent="koki-locator offline gazetteer", adapter_factory=_Offline)
         names = dict(district_names or {})
+        n = len(rows["postcode"])
+        populations = rows["population"] if "population" in rows else [""] * n
+        seats = rows["seat"] if "seat" in rows else [""] * n
         groups: dict[tuple[str, str], list[tuple[str, float, float]]] = defaultdict(list)
-        meta: dict[tuple[str, str], tuple[str, str]] = {}
-        for pc, name, state_code, district, ags, lat, lon in zip(
+        meta: dict[tuple[str, str], tuple[str, str, int, str]] = {}
+        for pc, name, state_code, district, ags, lat, lon, population, seat in zip(
             rows["postcode"], rows["place"], rows["state_code"], rows["district"],
-            rows["district_ags"], rows["lat"], rows["lon"], strict=True,
+            rows["district_ags"], rows["lat"], rows["lon"], populations, seats, strict=True,
         ):
             groups[(name, ags)].append((pc, float(lat), float(lon)))
-            meta[(name, ags)] = (state_code, names.get(ags) or district or "")
-        self._places: dict[str, list[Place]] = defaultdict(list)
-        # "Lindau (Bodensee)" is also found as "Lindau", "Mühldorf am Inn" as "Mühldorf".
-        self._short_places: dict[str, list[Place]] = defaultdict(list)
+            meta[(name, ags)] = (state_code, names.get(ags) or district or "",
+                                 int(population or 0), seat or "")
         by_postcode: dict[str, list[tuple[Place, float, float]]] = defaultdict(list)
+        places = []
         for (name, ags), points in groups.items():
-            state_code, district_name = meta[(name, ags)]
+            state_code, district_name, population, seat = meta[(name, ags)]
             place = Place(
                 name=name,
                 district_ags=ags,
@@ -172,33 +148,24 @@ class Gazetteer(Geocoder):
                 lat=round(sum(p[1] for p in points) / len(points), 5),
                 lon=round(sum(p[2] for p in points) / len(points), 5),
                 postcodes=tuple(sorted({p[0] for p in points})),
+                population=population,
+                seat=seat,
             )
-            key = place_key(name)
-            self._places[key].append(place)
-            for short in short_place_keys(name, key):
-                self._short_places[short].append(place)
+            places.append(place)
             for pc, lat, lon in points:
                 by_postcode[pc].append((place, lat, lon))
-        # Each place's rank is computed once: sorting calls the key ~50,000 times at start-up.
-        ranks = {id(p): _place_rank(p) for ps in self._places.values() for p in ps}
-        for candidates in (*self._places.values(), *self._short_places.values()):
-            candidates.sort(key=lambda p: ranks[id(p)])
+        self._names = NameIndex(places)
         self._postcodes = {}
         for pc, entries in by_postcode.items():
-            entries.sort(key=lambda e: ranks[id(e[0])])
+            # The place with the most postcodes first: it names the postcode ("84032 Landshut
+            # u. a."), and its district comes first.
+            entries.sort(key=lambda e: (not e[0].in_bavaria, -len(e[0].postcodes), e[0].name,
+                                        e[0].district_ags))
             self._postcodes[pc] = Postcode.of(pc, tuple(e[0] for e in entries),
                                               tuple((e[1], e[2]) for e in entries))
-        self._district_names = {ags: district for (_, ags), (_, district) in meta.items() if ags}
-        # Type-ahead index: sorted keys, each pointing at a postcode or a place.
-        entries: list[tuple[str, tuple, str, Place | Postcode]] = []
-        for pc, entry in self._postcodes.items():
-            entries.append((pc, (0, pc), "postcode", entry))
-        for key, places in self._places.items():
-            for place in places:
-                entries.append((key, ranks[id(place)], "place", place))
-        entries.sort(key=lambda e: e[0])
-        self._prefix_keys = [e[0] for e in entries]
-        self._prefix_entries = entries
+        self._postcode_keys = sorted(self._postcodes)
+        self._district_names = {ags: district for (_, ags), (_, district, _, _) in meta.items()
+                                if ags}
 
     @classmethod
     def from_file(
@@ -213,13 +180,22 @@ class Gazetteer(Geocoder):
                 missing = [c for c in POSTCODE_COLUMNS if c not in header]
                 if missing:
                     raise DataError(path, f"missing column(s): {', '.join(missing)}", line=1)
-                positions = [header.index(c) for c in POSTCODE_COLUMNS]
+                columns = [*POSTCODE_COLUMNS, *(c for c in STANDING_COLUMNS if c in header)]
+                positions = [header.index(c) for c in columns]
                 records = [[row[i] for i in positions] for row in reader]
         except FileNotFoundError as err:
             raise DataError(path, "gazetteer file not found") from err
         except (UnicodeDecodeError, csv.Error, IndexError) as err:
             raise DataError(path, f"unreadable gazetteer file: {err}") from err
-        rows = dict(zip(POSTCODE_COLUMNS, map(list, zip(*records, strict=True)), strict=True))
+        rows = dict(zip(columns, map(list, zip(*records, strict=True)), strict=True))
+        for i, value in enumerate(rows.get("population", ())):
+            if value and not value.isdigit():
+                raise DataError(path, f"not a population: {value!r}", line=i + 2,
+                                field="population")
+        for i, value in enumerate(rows.get("seat", ())):
+            if value not in SEATS:
+                raise DataError(path, f"seat must be one of {', '.join(map(repr, SEATS))}, "
+                                f"not {value!r}", line=i + 2, field="seat")
         for i, (pc, lat, lon) in enumerate(zip(rows.get("postcode", ()), rows.get("lat", ()),
                                                rows.get("lon", ()), strict=True)):
             if not POSTCODE_RE.match(pc):
@@ -244,62 +220,55 @@ class Gazetteer(Geocoder):
 
     def counts(self) -> dict[str, int]:
         """How many postcodes and named places the data holds."""
-        return {"postcodes": len(self._postcodes),
-                "places": sum(len(p) for p in self._places.values())}
+        return {"postcodes": len(self._postcodes), "places": len(self._names)}
 
     def all_postcodes(self) -> list[Postcode]:
         """Every postcode of the data."""
         return list(self._postcodes.values())
 
     def district_sets(self) -> set[tuple[str, ...]]:
-        """Every combination of districts an answer can name: each postcode's districts and
-        each place's district (as in ``Location.raw["district_ags"]``)."""
-        return {e.district_ags for e in self._postcodes.values()} | {
-            (p.district_ags,) if p.district_ags else ()
-            for places in self._places.values() for p in places}
+        """Every combination of districts an answer can name: each postcode's districts, each
+        place's district and each ambiguous name's districts (as in ``Match.district_ags``)."""
+        return ({e.district_ags for e in self._postcodes.values()}
+                | {_districts((p,)) for p in self._names.places()}
+                | {_districts(self._names.contenders(k)) for k in self._names.keys()})
 
     def postcode(self, postcode: str) -> Postcode | None:
         """The postcode's entry, or None when the data does not know it."""
         return self._postcodes.get(postcode)
 
     def places(self, name: str) -> list[Place]:
-        """Places whose normalised name matches; best first (Bavaria, exact name, size)."""
+        """Places whose normalised name or short form matches; best first (names.rank)."""
+        return list(self._candidates(name)[0])
+
+    def _candidates(self, name: str) -> tuple[tuple[Place, ...], tuple[Place, ...]]:
+        """The places a name matches, ranked, and those among them the family must choose
+        from (names.contenders; empty when the name is clear)."""
         key = place_key(name)
-        found = self._lookup(key)
+        found = self._names.lookup(key)
         if found:
-            return found
+            return found, self._names.contenders(key)
         # "Weiden i.d.OPf." is "Weiden" in GeoNames: try shorter prefixes of the name, and let
         # the dropped words pick among same-named places by district ("Neustadt b. Coburg").
         tokens = key.split()
         for end in range(len(tokens) - 1, 0, -1):
-            candidates = self._lookup(" ".join(tokens[:end]))
+            candidates = self._names.lookup(" ".join(tokens[:end]))
             if candidates:
                 hint = " ".join(tokens[end:])
-                matching = [c for c in candidates if hint in place_key(c.district_name)]
-                return matching or candidates
-        return []
-
-    def _lookup(self, key: str) -> list[Place]:
-        exact = self._places.get(key, ())
-        short = self._short_places.get(key, ())
-        if not short:
-            return list(exact)
-        ranked = [(_match_rank(p, True), p) for p in exact]
-        ranked += [(_match_rank(p, False), p) for p in short if p not in exact]
-        return [p for _, p in sorted(ranked, key=lambda rp: rp[0])]
+                matching = tuple(c for c in candidates if hint in place_key(c.district_name))
+                found = matching or candidates
+                return found, contenders(found)
+        return (), ()
 
     def suggest(self, text: str, *, limit: int = 10) -> list[Postcode | Place]:
-        """Up to ``limit`` postcodes or places starting with ``text``; accent/case-insensitive."""
-        keys = {prefix_key(text), place_key(text)} - {""}
-        found: dict[int, tuple] = {}
-        for key in keys:
-            lo = bisect.bisect_left(self._prefix_keys, key)
-            hi = bisect.bisect_left(self._prefix_keys, key + "\uffff")
-            for i in range(lo, hi):
-                entry_key, rank, _, _ = self._prefix_entries[i]
-                found[i] = (entry_key != key, rank, entry_key)
-        best = heapq.nsmallest(limit, found, key=found.__getitem__)
-        return [self._prefix_entries[i][3] for i in best]
+        """Up to ``limit`` postcodes or places starting with ``text``; accent/case-insensitive,
+        ranked like ``places`` (names.NameIndex.suggest)."""
+        digits = text.strip()
+        if digits[:1].isdigit():
+            lo = bisect.bisect_left(self._postcode_keys, digits)
+            hi = bisect.bisect_left(self._postcode_keys, digits + "\uffff", lo)
+            return [self._postcodes[pc] for pc in self._postcode_keys[lo:min(hi, lo + limit)]]
+        return list(self._names.suggest(text, limit))
 
     # --- geopy contract ------------------------------------------------------------------
 
@@ -340,68 +309,19 @@ class Gazetteer(Geocoder):
             unmatched += ("postcode",)
         if not q.city:
             return []
-        return [Match(p.name, p.lat, p.lon, "place", None, p,
-                      (p.district_ags,) if p.district_ags else (), p.in_bavaria, unmatched)
-                for p in self.places(q.city)]
+        ranked, choice = self._candidates(q.city)
+        found = [Match(p.name, p.lat, p.lon, "place", None, p,
+                       (p.district_ags,) if p.district_ags else (), p.in_bavaria, unmatched)
+                 for p in ranked]
+        if choice:
+            # Several places of similar standing in different districts: the first answer
+            # names them all, and all their districts.
+            found[0] = replace(found[0], district_ags=_districts(choice), alternatives=choice)
+        return found
 
     def reverse(self, query, *, exactly_one: bool = True, timeout=None, **_ignored):
         raise NotImplementedError("the offline gazetteer does not reverse-geocode")
 
 
-def _place_rank(place: Place) -> tuple:
-    return (not place.in_bavaria, -len(place.postcodes), place.name, place.district_ags)
-
-
-def _match_rank(place: Place, exact: bool) -> tuple:
-    return (not place.in_bavaria, not exact, -len(place.postcodes), place.name,
-            place.district_ags)
-
-
-def clean_postcode(text: str) -> str:
-    """"D-96450" or " 96 450 " → "96450"; anything else is returned stripped, for the caller
-    to reject with POSTCODE_RE."""
-    text = _POSTCODE_PREFIX.sub("", str(text).strip())
-    compact = text.replace(" ", "")
-    return compact if compact.isdigit() else text
-
-
-def parse_query(query) -> AddressQuery:
-    """Street, postcode and city from a dict (street/housenumber, postcode/postalcode,
-    city/town) or from free text such as "Lauterer Str. 60, 96450 Coburg"."""
-    if isinstance(query, AddressQuery):
-        return query
-    if isinstance(query, Mapping):
-        street = " ".join(str(query.get("street") or "").split())
-        number = str(query.get("housenumber") or query.get("house_number") or "").strip()
-        if number:
-            street = f"{street} {number}".strip()
-        postcode = clean_postcode(query.get("postalcode") or query.get("postcode") or "")
-        city = " ".join(str(query.get("city") or query.get("town") or "").split())
-        return AddressQuery(street, postcode, city)
-    text = " ".join(str(query).split())
-    parts = [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
-    parts = [p for p in parts if p.lower().strip(".") not in _NOT_A_TOWN]
-    for i in range(len(parts) - 1, -1, -1):
-        match = _POSTCODE_IN_TEXT.search(parts[i])
-        if not match:
-            continue
-        before = parts[i][:match.start()].strip()
-        city = parts[i][match.end():].strip()  # "96450 Coburg"
-        if not city:  # "Coburg, 96450" or "Coburg 96450"
-            towns = [p for p in parts[i + 1:] + parts[:i][::-1] if not _STREETISH.search(p)]
-            if towns:
-                city = towns[0]
-            elif before and not _STREETISH.search(before):
-                city, before = before, ""
-        others = [p for j, p in enumerate(parts) if j != i and p != city]
-        street = before or next((p for p in others if _STREETISH.search(p)), "") or next(
-            iter(others), "")
-        return AddressQuery(street, match.group(1), city)
-    if len(parts) <= 1:
-        # One part without a postcode is a place name, even "Mering" (it ends like a street).
-        return AddressQuery("", "", parts[0] if parts else "")
-    towns = [p for p in parts if not _STREETISH.search(p)]
-    streets = [p for p in parts if _STREETISH.search(p)]
-    if not towns:
-        return AddressQuery(streets[0], "", streets[-1])
-    return AddressQuery(streets[0] if streets else "", "", towns[-1])
+def _districts(places: tuple[Place, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.district_ags for p in places if p.district_ags))

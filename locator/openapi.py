@@ -19,7 +19,10 @@ _LAT = {"type": "number", "minimum": -90, "maximum": 90, "description": "Latitud
 _LON = {"type": "number", "minimum": -180, "maximum": 180, "description": "Longitude (WGS84)."}
 _POSTCODE = {"type": "string", "pattern": r"^[0-9]{5}$", "description": "German postcode."}
 _Q = {"type": "string", "minLength": 1, "maxLength": 200,
-      "description": "Postcode or place name, e.g. 'Neustadt bei Coburg'."}
+      "description": "Postcode or place name, e.g. 'Neustadt bei Coburg', 'Garmisch'. A name "
+                     "shared by places of similar standing in different districts "
+                     "('Pfaffenhofen') is not resolved to one: the answer lists them in "
+                     "origin.alternatives."}
 
 
 def _origin_form(title: str, **properties: dict) -> dict:
@@ -110,6 +113,29 @@ SCHEMAS: dict[str, dict] = {
             "resolved_by": {"enum": ["coordinates", "postcode", "place"]},
             "precision": {"enum": ["coordinates", "postcode", "place"]},
             "label": _NULLABLE_STR, "postcode": _NULLABLE_STR,
+            "alternatives": {
+                "type": "array", "minItems": 2,
+                "items": {"$ref": "#/components/schemas/Alternative"},
+                "description": (
+                    "Only when q names places of similar standing in different districts "
+                    "(none has five times the inhabitants of each other): all of them, best "
+                    "first (Bavarian, kreisfreie Stadt or Kreisstadt, population). lat/lon "
+                    "and label of the origin are the first one's; responsible covers all "
+                    "their districts with ambiguous: true. Search again with one's label as "
+                    "q to get that place alone."),
+            },
+        },
+    },
+    "Alternative": {
+        "type": "object",
+        "required": ["label", "name", "district_ags", "district_name", "postcode", "lat",
+                     "lon"],
+        "properties": {
+            "label": {"type": "string",
+                      "description": "'85276 Pfaffenhofen an der Ilm': as q, this place alone."},
+            "name": {"type": "string"}, "district_ags": _NULLABLE_STR,
+            "district_name": _NULLABLE_STR, "postcode": _NULLABLE_STR,
+            "lat": {"type": "number"}, "lon": {"type": "number"},
         },
     },
     "Responsibility": {
@@ -118,7 +144,8 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "in_bavaria": {"type": "boolean"},
             "ambiguous": {"type": "boolean",
-                          "description": "The origin (a postcode) spans several districts."},
+                          "description": "The origin spans several districts: a postcode "
+                                         "that does, or a place name with alternatives."},
             "districts": {"type": "array", "items": {"$ref": "#/components/schemas/District"}},
             "offices": {"$ref": "#/components/schemas/OfficeCollection"},
         },

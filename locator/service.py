@@ -15,7 +15,7 @@ from .config import Settings
 from .crs import to_metric
 from .districts import District, DistrictAreas, is_bavarian, load_bavarian_districts
 from .errors import DataError, InvalidParameter, NotFound
-from .gazetteer import POSTCODE_RE, Gazetteer
+from .gazetteer import POSTCODE_RE, Gazetteer, Place
 from .memory import no_gc
 from .offices import read_offices
 from .spatial import PointIndex
@@ -57,6 +57,9 @@ class Origin(NamedTuple):
     responsibility: Responsibility
     x: float  # EPSG:25832, metres: projected once, used by every query on this origin
     y: float
+    # A place name matching places of similar standing in different districts: all of them,
+    # best first (the origin is the first); ``responsibility`` covers all their districts.
+    alternatives: tuple[Place, ...] = ()
 
 
 class Hit(NamedTuple):
@@ -225,15 +228,13 @@ class Locator:
             raise InvalidParameter("q is longer than 200 characters", parameter="q")
         if POSTCODE_RE.match(text):
             return self._postcode_origin(text)
-        found = self.gazetteer.geocode(text)
-        if found is None:
+        found = self.gazetteer.match(text)
+        if not found:
             raise NotFound(f"no postcode or place matches q={text!r}", parameter="q")
-        raw = found.raw
-        return Origin(found.latitude, found.longitude,
-                      "postcode" if raw["precision"] == "postcode" else "place", found.address,
-                      raw.get("postcode"), raw["precision"],
-                      self._responsibility(tuple(raw["district_ags"])),
-                      *to_metric(found.latitude, found.longitude))
+        best = found[0]
+        return Origin(best.lat, best.lon, best.precision, best.label, best.postcode,
+                      best.precision, self._responsibility(best.district_ags),
+                      *to_metric(best.lat, best.lon), best.alternatives)
 
     # --- searches ------------------------------------------------------------------------
 

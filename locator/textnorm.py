@@ -31,8 +31,9 @@ _TOKEN_ALIASES = {
     "schw": "schwaben",
     "bay": "bayern",
 }
-# Tokens that join a town's name to its river or region: "Mühldorf am Inn" is also "Mühldorf".
-_CONNECTORS = frozenset({"a", "i", "b"})
+# Tokens that join a town's name to its river or region: "Mühldorf am Inn" is also "Mühldorf",
+# "Rothenburg ob der Tauber" "Rothenburg", "Neunburg vorm Wald" "Neunburg".
+_CONNECTORS = frozenset({"a", "i", "b", "ob", "vorm"})
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
 # "Biburg, Gemeinde Gars am Inn": GeoNames names a hamlet together with its municipality.
 _MUNICIPALITY_SUFFIX = re.compile(r",\s*(gemeinde|gem\.|markt|stadt)\b.*$", re.IGNORECASE)
@@ -68,18 +69,23 @@ def prefix_key(text: str) -> str:
 
 def short_place_keys(name: str, full: str | None = None) -> list[str]:
     """Shorter keys a place is also known by: "Lindau (Bodensee)" → "lindau",
-    "Mühldorf am Inn" → "muhldorf", "Biburg, Gemeinde Gars am Inn" → "biburg".
+    "Mühldorf am Inn" → "muhldorf", "Biburg, Gemeinde Gars am Inn" → "biburg",
+    "Bad Tölz" → "tolz", "Garmisch-Partenkirchen" → "garmisch" and "partenkirchen".
     ``full``: place_key(name), when the caller has it already."""
     full = place_key(name) if full is None else full
-    keys = []
     bare = _MUNICIPALITY_SUFFIX.sub("", _PARENTHESES.sub("", name)).strip()
-    if bare and bare != name and (bare_key := place_key(bare)) != full:
-        keys.append(bare_key)
-    tokens = (keys[-1] if keys else full).split()
-    for i, tok in enumerate(tokens[1:], start=1):
-        if tok in _CONNECTORS:
-            keys.append(" ".join(tokens[:i]))
-            break
+    forms = [place_key(bare)] if bare else []
+    if "-" in bare:  # a merged municipality goes by each of its old names
+        forms += [key for part in bare.split("-") if len(key := place_key(part)) >= 3]
+    keys = []
+    for form in forms:
+        tokens = form.split()
+        variants = [tokens, tokens[1:]] if tokens[:1] == ["bad"] and len(tokens) > 1 else [tokens]
+        for tokens in variants:
+            keys.append(" ".join(tokens))
+            cut = next((i for i, tok in enumerate(tokens[1:], start=1) if tok in _CONNECTORS), 0)
+            if cut:
+                keys.append(" ".join(tokens[:cut]))
     return [k for k in dict.fromkeys(keys) if k and k != full]
 
 

