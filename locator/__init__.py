@@ -13,6 +13,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
     from . import api, errors_http, widget
     from .config import DEFAULTS, Settings
+    from .ogc.views import bp as ogc_bp
     from .state import LocatorState
 
     _log_to_stderr()
@@ -35,6 +36,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api.ops)
     app.register_blueprint(widget.bp)
+    app.register_blueprint(ogc_bp)
 
     @app.before_request
     def _reload_if_changed() -> None:

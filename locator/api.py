@@ -6,13 +6,14 @@ import math
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
+import orjson
 from flask import Blueprint, Response, current_app, render_template, request
 
 from .errors import InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Place
 from .openapi import openapi_document
 from .service import Locator, Origin, Search
-from .state import Loaded, utf8_json
+from .state import Loaded, office_feature
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
@@ -93,9 +94,9 @@ def _origin(locator: Locator, params: dict[str, str]) -> Origin:
 
 
 # --- serialisation -----------------------------------------------------------------------------
-# Answers are UTF-8 bytes assembled from parts encoded once per data version: each office's
-# feature (state.Loaded.feature_heads) and each responsibility's members and offices
-# (Loaded.responsibility_parts). Per request only the origin and the distances are formatted.
+# Answers are plain Python values encoded by orjson. What every answer shares is built once per
+# data version (state.Loaded: each office's feature, each responsibility's members and offices);
+# per request only the origin, the distances and the flags are added.
 
 _NO_STORE = (("Cache-Control", "no-store"),)
 
@@ -104,58 +105,45 @@ def _json(body: object, *, status: int = 200, mimetype: str = "application/json"
           private: bool = True) -> Response:
     """A JSON answer of a value or of already encoded bytes."""
     # Answers to a family's search describe where they live: never keep them in a cache.
-    return current_app.response_class(body if isinstance(body, bytes) else utf8_json(body),
+    return current_app.response_class(body if isinstance(body, bytes) else orjson.dumps(body),
                                       status=status, content_type=mimetype,
                                       headers=_NO_STORE if private else None)
 
 
-def _origin_json(origin: Origin) -> bytes:
-    # %.5f: about a metre, as precise as a position needs to be.
-    return (b'{"lat":%.5f,"lon":%.5f,"resolved_by":"%s","precision":"%s","label":%s,'
-            b'"postcode":%s%s}' % (origin.lat, origin.lon, origin.resolved_by.encode(),
-                                    origin.precision.encode(), _utf8_or_null(origin.label),
-                                    _utf8_or_null(origin.postcode),
-                                    _alternatives_json(origin.alternatives)))
+def _origin_json(origin: Origin) -> dict:
+    # 5 decimals: about a metre, as precise as a position needs to be.
+    answer = {"lat": round(origin.lat, 5), "lon": round(origin.lon, 5),
+              "resolved_by": origin.resolved_by, "precision": origin.precision,
+              "label": origin.label, "postcode": origin.postcode}
+    if origin.alternatives:  # a place name the family must choose from
+        answer["alternatives"] = [
+            {"label": p.label, "name": p.name, "district_ags": p.district_ags or None,
+             "district_name": p.district_name or None,
+             "postcode": p.postcodes[0] if p.postcodes else None, "lat": p.lat, "lon": p.lon}
+            for p in origin.alternatives]
+    return answer
 
 
-def _alternatives_json(places: tuple[Place, ...]) -> bytes:
-    """',"alternatives":[…]' for a place name the family must choose from, else nothing."""
-    if not places:
-        return b""
-    return b',"alternatives":' + utf8_json([
-        {"label": p.label, "name": p.name, "district_ags": p.district_ags or None,
-         "district_name": p.district_name or None, "postcode": p.postcodes[0] if p.postcodes
-         else None, "lat": p.lat, "lon": p.lon} for p in places])
+def _features(data: Loaded, office_ids: Sequence[str], metres: list[int],
+              responsible: tuple[str, ...]) -> list[dict]:
+    """Found offices as features, each with its distance and whether it is responsible."""
+    return [office_feature(data.features, office_id, distance_m=m,
+                           responsible=office_id in responsible)
+            for office_id, m in zip(office_ids, metres, strict=True)]
 
 
-def _utf8_or_null(text: str | None) -> bytes:
-    return b"null" if text is None else utf8_json(text)
-
-
-_RESPONSIBLE = {True: b',"responsible":true}}', False: b',"responsible":false}}'}
-
-
-def _add_features(parts: list[bytes], heads: dict[str, bytes], office_ids: Sequence[str],
-                  metres: list[int], responsible: tuple[str, ...]) -> None:
-    """Append found offices as features: each office's encoded head, distance and flag."""
-    for n, (office_id, m) in enumerate(zip(office_ids, metres, strict=True)):
-        parts += (b"," if n else b"", heads[office_id], b',"distance_km":%.3f' % (m / 1000.0),
-                  _RESPONSIBLE[office_id in responsible])
-
-
-def _search_json(data: Loaded, search: Search, extra: bytes) -> Response:
-    """A search answer, joined from its parts in one go; ``extra`` holds the query's own
-    members (',"limit":5')."""
-    heads, origin = data.feature_heads, search.origin
+def _search_json(data: Loaded, search: Search, extra: dict) -> Response:
+    """A search answer; ``extra`` holds the query's own members ({"limit": 5})."""
+    origin = search.origin
     responsible = origin.responsibility.office_ids
-    parts = [b'{"type":"FeatureCollection","origin":', _origin_json(origin), extra,
-             b',"responsible":{', data.responsibility_parts(origin.responsibility)[0],
-             b',"offices":{"type":"FeatureCollection","features":[']
-    _add_features(parts, heads, responsible, search.responsible_m, responsible)
-    parts.append(b']}},"features":[')
-    _add_features(parts, heads, search.office_ids, search.distances_m, responsible)
-    parts.append(b"]}")
-    return _json(b"".join(parts), mimetype=GEOJSON)
+    return _json({
+        "type": "FeatureCollection", "origin": _origin_json(origin), **extra,
+        "responsible": {
+            **data.responsibility(origin.responsibility).members,
+            "offices": {"type": "FeatureCollection", "features": _features(
+                data, responsible, search.responsible_m, responsible)}},
+        "features": _features(data, search.office_ids, search.distances_m, responsible),
+    }, mimetype=GEOJSON)
 
 
 def _place_json(place: Place, *, postcode: str | None = None) -> dict:
@@ -181,7 +169,7 @@ def nearest() -> Response:
     data, params = loaded(), _params()
     limit = _integer(params, "limit", 5)
     search = data.locator.nearest(_origin(data.locator, params), limit)
-    return _search_json(data, search, b',"limit":%d' % limit)
+    return _search_json(data, search, {"limit": limit})
 
 
 @bp.get("/offices/within")
@@ -191,23 +179,24 @@ def within() -> Response:
     if radius_km is None:
         raise InvalidParameter("radius_km is missing", parameter="radius_km")
     search = data.locator.within(_origin(data.locator, params), radius_km)
-    return _search_json(data, search, b',"radius_km":%r' % radius_km)  # finite: checked
+    return _search_json(data, search, {"radius_km": radius_km})
 
 
 @bp.get("/offices/<office_id>")
 def office(office_id: str) -> Response:
     data = loaded()
     data.locator.office(office_id)  # NotFound for an unknown id
-    return _json(data.feature_heads[office_id] + b"}}", mimetype=GEOJSON, private=False)
+    return _json(data.features[office_id], mimetype=GEOJSON, private=False)
 
 
 @bp.get("/responsible")
 def responsible() -> Response:
     data = loaded()
     origin = _origin(data.locator, _params())
-    members, offices = data.responsibility_parts(origin.responsibility)
-    return _json(b'{%s,"offices":{"type":"FeatureCollection","features":[%s]},"origin":%s}' % (
-        members, offices, _origin_json(origin)))
+    answer = data.responsibility(origin.responsibility)
+    return _json({**answer.members,
+                  "offices": {"type": "FeatureCollection", "features": answer.offices},
+                  "origin": _origin_json(origin)})
 
 
 @bp.get("/postcodes/<postcode>")

@@ -138,6 +138,10 @@ class DistrictAreas:
     def keys(self) -> frozenset[str]:
         return frozenset(self._keys)
 
+    def areas(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every area's key and polygon (EPSG:25832), as the look-ups use them: read-only."""
+        return self._keys, self._geometries
+
     def key_at(self, lat: float, lon: float) -> str | None:
         """District AGS (or a foreign area's country code) at a point; None outside coverage."""
         return self.key_at_xy(*to_metric(lat, lon))

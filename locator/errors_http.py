@@ -55,7 +55,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        if not request.path.startswith("/api/") and request.path != "/healthz":
+        if not request.path.startswith(("/api/", "/ogc")) and request.path != "/healthz":
             return err  # Werkzeug's own page; its 405 carries Allow
         headers = None
         if isinstance(err, MethodNotAllowed) and err.valid_methods:

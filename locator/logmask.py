@@ -26,13 +26,18 @@ KEPT_ROUTES = (
     r"/api/v1/responsible", r"/api/v1/places", r"/api/v1/openapi\.json", r"/api/v1/docs",
     r"/widget/static/" + _SEGMENTS, r"/static/" + _SEGMENTS,
     r"/vendor/[a-z.]+/" + _SEGMENTS,
+    # OGC API - Features (locator/ogc)
+    r"/ogc/", r"/ogc/conformance", r"/ogc/api", r"/ogc/collections",
+    r"/ogc/collections/[a-z0-9_-]+", r"/ogc/collections/[a-z0-9_-]+/queryables",
+    r"/ogc/collections/[a-z0-9_-]+/items", r"/ogc/collections/[a-z0-9_-]+/items/[a-z0-9_-]+",
+    r"/ogc/static/" + _SEGMENTS,
 )
 # A kept route must not hold a postcode-length digit run anywhere. The pattern is anchored at
 # the very end ($ would also match before a final newline: "/healthz%0A"); Python writes that
 # end \Z, PCRE \z, so each user appends its own.
 KEPT_PATTERN = r"^(?![^?]*[0-9]{5})(?:" + "|".join(KEPT_ROUTES) + ")"
 # Longest first: what an unknown or private path is cut to.
-PREFIXES = ("/api/v1/postcodes/", "/api/v1/", "/widget/static/", "/vendor/", "/")
+PREFIXES = ("/api/v1/postcodes/", "/api/v1/", "/ogc/", "/widget/static/", "/vendor/", "/")
 
 _KEPT = re.compile(KEPT_PATTERN + r"\Z")
 # The routes without a variable part, answered by a set lookup before the pattern: this runs

@@ -32,6 +32,7 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
 import bench_http  # noqa: E402
 import bench_inproc  # noqa: E402
 import bench_postgis  # noqa: E402
+import bench_pygeoapi  # noqa: E402
 
 from locator.config import Settings  # noqa: E402
 from locator.crs import geodesic_km  # noqa: E402
@@ -51,7 +52,10 @@ TARGETS = [
     ("http.nearest.vs_healthz", ">=", 0.8, "nearest throughput / healthz throughput"),
     ("http.within.vs_healthz", ">=", 0.8, "within throughput / healthz throughput"),
     ("http.responsible.vs_healthz", ">=", 0.8, "responsible throughput / healthz throughput"),
+    ("http.ogc_items.vs_healthz", ">=", 0.8, "OGC items (bbox) throughput / healthz throughput"),
     ("http.errors", "==", 0, "non-2xx answers and socket errors under load"),
+    ("pygeoapi.ours_over_pygeoapi", ">=", 3, "OGC items (bbox) / pygeoapi's, same query"),
+    ("pygeoapi.errors", "==", 0, "errors or different features, OGC items vs pygeoapi"),
     ("startup.seconds", "<=", 2.0, "start-up to first answered /healthz (s)"),
     ("memory.max_worker_rss_mb", "<=", 200, "resident memory per worker (MB, VmRSS)"),
     ("bulk.records_per_s", ">=", 20000, "offline bulk geocoding (records/s)"),
@@ -66,6 +70,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile the query endpoints")
     parser.add_argument("--no-http", action="store_true", help="skip start-up, memory and wrk")
     parser.add_argument("--no-peer", action="store_true", help="skip the PostGIS peer")
+    parser.add_argument("--no-pygeoapi", action="store_true", help="skip the pygeoapi peer")
     args = parser.parse_args()
     quick = args.quick
     plan = {"rounds": 3 if quick else 5, "calls": 500 if quick else 2000,
@@ -117,6 +122,14 @@ def main() -> int:
         else:
             say("PostGIS peer: the same queries")
             figures["peer"] = peer(locator, settings, origins, plan, inproc)
+        if args.no_pygeoapi or args.no_http:
+            figures["pygeoapi"] = {"skipped": "--no-pygeoapi" if args.no_pygeoapi
+                                   else "--no-http"}
+        else:
+            say("pygeoapi peer: the same OGC API items query (its own venv)")
+            figures["pygeoapi"] = bench_pygeoapi.compare(
+                workers, seconds=plan["wrk_s"], rounds=max(2, plan["wrk_rounds"] // 2),
+                work=work)
         if args.profile:
             figures["profile"] = profile_endpoints(origins)
 
@@ -416,7 +429,27 @@ def table(figures: dict) -> str:
         lines.append("\nSame offices as PostGIS (geodesic): " + "; ".join(
             f"{q} {a['same']}/{a['of']} (the rest differ only at the 0.2 % edge or a tie: "
             f"{a['differ_only_at_the_0.2%_edge_or_a_tie']})" for q, a in agree.items()) + ".")
+    lines += pygeoapi_lines(figures.get("pygeoapi", {}))
     return "\n".join(lines)
+
+
+def pygeoapi_lines(p: dict) -> list[str]:
+    if not p:
+        return []
+    if "skipped" in p:
+        return ["", f"pygeoapi peer: skipped ({p['skipped']})."]
+    return ["", f"OGC API – Features side by side with pygeoapi {p['pygeoapi']} (its GeoJSON "
+                f"provider over the same {p['query'].split(',')[0]}, gunicorn {p['workers']} "
+                f"sync workers each, wrk as above, alternating rounds; same features: "
+                f"{'yes' if p['same_features'] else '**no**'}):", "",
+            "| Server | requests/s | p50 ms | errors |", "|---|---:|---:|---:|",
+            f"| locator /ogc | {_fmt(p['ours']['requests_per_s'])} | "
+            f"{_fmt(p['ours']['p50_ms'])} | {p['ours']['errors']} |",
+            f"| pygeoapi | {_fmt(p['theirs']['requests_per_s'])} | "
+            f"{_fmt(p['theirs']['p50_ms'])} | {p['theirs']['errors']} |",
+            "", f"Query: {p['query']}. Locator / pygeoapi per round: "
+                f"{', '.join(f'{r:.2f}' for r in p['ratios'])}; median "
+                f"{p['ours_over_pygeoapi']:.2f}."]
 
 
 def write_readme(figures: dict) -> None:

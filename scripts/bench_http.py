@@ -20,6 +20,8 @@ ENDPOINTS = {
     "within": "/api/v1/offices/within?{origin}&radius_km=25",
     "responsible": "/api/v1/responsible?{origin}",
     "offices": "/api/v1/offices",
+    # A GIS client's query: the offices around Coburg (bench_pygeoapi asks pygeoapi the same).
+    "ogc_items": "/ogc/collections/offices/items?bbox=10.8,50.1,11.2,50.4&f=json",
 }
 QUERY_ENDPOINTS = ("nearest", "within", "responsible")
 

@@ -11,7 +11,7 @@ import pytest
 from locator.logmask import KEPT_PATTERN, escape_controls, mask_path
 
 SAMPLES = {"office_id": "landkreis-coburg", "postcode": "96472", "filename": "widget.js",
-           "lib": "leaflet"}
+           "lib": "leaflet", "collection": "offices", "feature_id": "landkreis-coburg"}
 
 
 def test_every_route_of_the_app_is_kept_except_postcodes(app):
@@ -31,6 +31,8 @@ def test_every_route_of_the_app_is_kept_except_postcodes(app):
     ("/api/v1/offices/koki-97082-x", "/api/v1/…"),
     ("/api/v1/places/Neustadt b. Coburg", "/api/v1/…"),
     ("/healthz\n", "/…"),
+    ("/ogc/collections/offices/items/09463", "/ogc/…"),
+    ("/ogc/collections/offices/items/x y", "/ogc/…"),
     ("/x\n2026-01-01 \"GET /forged\" 200", "/…"),
     ("/liste/49.01347", "/…"),
     ("/widget/static/../../etc/passwd 96472", "/widget/static/…"),

@@ -1,0 +1,1 @@
+"""OGC API – Features under /ogc: the offices and the district areas as standard GIS layers."""
