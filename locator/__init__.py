@@ -45,6 +45,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
     @app.after_request
     def _headers(response):
+        response = errors_http.relative_location(response)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response

@@ -15,6 +15,7 @@ import pandas as pd
 from .crs import METRIC, WGS84
 from .districts import District
 from .errors import DataError
+from .formulas import starts_formula
 from .gazetteer import POSTCODE_RE
 
 OFFICE_COLUMNS = (
@@ -22,6 +23,9 @@ OFFICE_COLUMNS = (
     "lat", "lon", "location_precision", "provenance",
 )
 REQUIRED = ("id", "name", "district_ags", "lat", "lon", "location_precision")
+# offices.csv is data, opened by staff in spreadsheets: its free-text fields may not start like
+# a formula (locator/formulas.py); phone numbers have their own pattern ("+49 …" is fine).
+FORMULA_CHECKED = ("name", "street", "city", "email")
 PRECISIONS = ("address", "street", "postcode", "place")
 # Bavaria's bounding box with a little margin; the Locator also checks the point lies in a
 # Bavarian district area.
@@ -115,6 +119,10 @@ def check_row(path: Path, line: int, row: dict, districts: Mapping[str, District
     if clean["location_precision"] not in PRECISIONS:
         raise fail("location_precision", f"{clean['location_precision']!r} is not one of "
                                          f"{', '.join(PRECISIONS)}")
+    for field in FORMULA_CHECKED:
+        if starts_formula(clean[field]):
+            raise fail(field, f"{clean[field]!r} starts with {clean[field][0]!r}: a spreadsheet "
+                              "would run it as a formula (CSV injection); write it without")
     if clean["postcode"] and not POSTCODE_RE.match(clean["postcode"]):
         raise fail("postcode", f"{clean['postcode']!r} is not a 5-digit postcode")
     if clean["email"] and not _EMAIL.match(clean["email"]):
