@@ -1,4 +1,4 @@
-"""Lighthouse (npm, pinned in tools/lighthouse/) against the widget, offline: used by the browser
+"""Lighthouse (npm, pinned in scripts/lighthouse/) against the widget, offline: used by the browser
 test and by scripts/bench.
 
     with TileStub() as tiles, LiveServer(env={"LOCATOR_TILE_URL": tiles.url_template}) as s:
@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-LIGHTHOUSE = ROOT / "tools" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
+LIGHTHOUSE = ROOT / "scripts" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 DEFAULT_SLOWDOWN = 4.0
 TARGET_BENCHMARK_INDEX = 264  # Chrome DevTools' calibration target for a low-tier phone

@@ -1,4 +1,4 @@
-"""Lighthouse 12.2.3 (npm, tools/lighthouse/) in Debian's Chromium, mobile preset, offline: the
+"""Lighthouse 12.2.3 (npm, scripts/lighthouse/) in Debian's Chromium, mobile preset, offline: the
 map page and the list page must score performance ≥ 0.95, accessibility, best practices and
 SEO 1, with no layout shift. Installed by scripts/install-lighthouse (called by .ci/run);
 without it this test is skipped with a hint, under CI=true it fails.
