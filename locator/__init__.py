@@ -11,7 +11,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     """Build the app: defaults → LOCATOR_* environment → test_config; data loaded once."""
     from flask_cors import CORS
 
-    from . import api, errors_http, widget
+    from . import api, compression, errors_http, widget
     from .config import DEFAULTS, Settings
     from .ogc.views import bp as ogc_bp
     from .state import LocatorState
@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}},
              supports_credentials=False, methods=["GET", "HEAD", "OPTIONS"], max_age=3600)
     errors_http.register(app)
+    compression.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.ops)
     app.register_blueprint(widget.bp)
@@ -44,6 +45,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
     @app.after_request
     def _headers(response):
+        response = errors_http.relative_location(response)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response

@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-POSTCODE_RE = re.compile(r"^\d{5}$")
+# ASCII digits to the very end: \d would take "９６４５０", $ a trailing newline.
+POSTCODE_RE = re.compile(r"^[0-9]{5}\Z")
 # "96450", "D-96450", "DE 96450", but not the 5 digits inside a longer number (a phone).
 _POSTCODE_IN_TEXT = re.compile(r"(?<![\d-])(?:\bDE?[- ]?)?(\d{5})(?!\d)", re.IGNORECASE)
 _POSTCODE_PREFIX = re.compile(r"^(?:D|DE)\s*-?\s*(?=\d)", re.IGNORECASE)

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 import orjson
 from flask import Blueprint, Response, current_app, render_template, request
 
+from .compression import cache_as
 from .errors import InvalidParameter, NotFound
 from .gazetteer import POSTCODE_RE, Place
 from .openapi import openapi_document
@@ -52,14 +53,24 @@ def _params() -> dict[str, str]:
     return params
 
 
+def _plain(raw: str) -> bool:
+    """ASCII without padding or digit separators: float() and int() also read "４９", "١",
+    " 49 " and "4_9", which no client means and the OpenAPI document does not allow.
+    (Three string tests, not a regular expression: this runs on every search.)"""
+    return raw.isascii() and "_" not in raw and raw == raw.strip()
+
+
 def _number(params: dict[str, str], name: str) -> float | None:
     raw = params.get(name)
     if raw is None:
         return None
     try:
+        if not _plain(raw):
+            raise ValueError(raw)
         value = float(raw)
     except ValueError:
-        raise InvalidParameter(f"{name} must be a number, got {raw!r}", parameter=name) from None
+        raise InvalidParameter(f"{name} must be a number (ASCII digits, e.g. 49.01), got {raw!r}",
+                               parameter=name) from None
     if not math.isfinite(value):
         raise InvalidParameter(f"{name} must be a finite number, got {raw!r}", parameter=name)
     return value
@@ -70,9 +81,12 @@ def _integer(params: dict[str, str], name: str, default: int) -> int:
     if raw is None:
         return default
     try:
+        if not _plain(raw):
+            raise ValueError(raw)
         return int(raw)
     except ValueError:
-        raise InvalidParameter(f"{name} must be an integer, got {raw!r}", parameter=name) from None
+        raise InvalidParameter(f"{name} must be an integer (ASCII digits), got {raw!r}",
+                               parameter=name) from None
 
 
 def _origin(locator: Locator, params: dict[str, str]) -> Origin:
@@ -148,6 +162,7 @@ def offices() -> Response:
     response.set_etag(data.locator.data_version)
     max_age = current_app.extensions["settings"].office_list_max_age_s
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    cache_as(f"offices:{data.locator.data_version}")  # the same for everyone: compress once
     return response.make_conditional(request)
 
 

@@ -67,6 +67,32 @@ def _parser() -> argparse.ArgumentParser:
     geocode.add_argument("--dry-run", action="store_true",
                          help="show what would be written and merged, write nothing")
     geocode.set_defaults(run=_geocode)
+
+    proxy = commands.add_parser(
+        "nginx-config", help="print the nginx configuration for gunicorn on a Unix socket",
+        description="Print nginx.conf for the production stack: nginx on --listen in front of "
+                    "gunicorn on --socket (see README, Deploying).")
+    proxy.add_argument("--listen", default=None, metavar="ADDRESS",
+                       help="HOST:PORT nginx listens on (default: $HOST:$PORT or "
+                            "127.0.0.1:8000)")
+    proxy.add_argument("--socket", type=Path, required=True, metavar="PATH",
+                       help="gunicorn's Unix socket (gunicorn --bind unix:PATH)")
+    proxy.add_argument("--run-dir", type=Path, required=True, metavar="DIR",
+                       help="nginx's pid file and temp directories")
+    proxy.add_argument("--access-log", default="", metavar="FILE",
+                       help="default: RUN_DIR/access.log; /dev/stdout works too")
+    proxy.add_argument("--error-log", default="", metavar="FILE",
+                       help="default: RUN_DIR/error.log; stderr works too")
+    proxy.add_argument("--user", default="www-data",
+                       help="user of nginx's workers when it starts as root (default www-data)")
+    proxy.add_argument("--search-rate", type=int, default=10, metavar="N",
+                       help="searches per second and client address (default 10)")
+    proxy.add_argument("--search-burst", type=int, default=20, metavar="N",
+                       help="searches a client may make at once beyond the rate (default 20)")
+    proxy.add_argument("--tls-certificate", type=Path, metavar="FILE",
+                       help="serve HTTPS with this certificate chain (with --tls-key)")
+    proxy.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key")
+    proxy.set_defaults(run=_nginx_config)
     return parser
 
 
@@ -77,6 +103,24 @@ def _serve(args) -> int:
             "--bind", f"{host}:{port}", *extra, "locator:create_app()"]
     os.execv(sys.executable, argv)
     return EXIT_ERROR  # not reached
+
+
+def _nginx_config(args) -> int:
+    from .deploy.nginx import ProxyConfig, render
+
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    listen = args.listen or f"{host}:{port}"
+    try:
+        text = render(ProxyConfig(
+            listen=listen, socket=args.socket.absolute(), run_dir=args.run_dir.absolute(),
+            access_log=args.access_log, error_log=args.error_log, user=args.user,
+            search_rate_per_s=args.search_rate, search_burst=args.search_burst,
+            tls_certificate=args.tls_certificate, tls_certificate_key=args.tls_key))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    print(text, end="")
+    return EXIT_OK
 
 
 def _check(args) -> int:

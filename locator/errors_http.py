@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import traceback
+from urllib.parse import urlsplit
 
-from flask import Flask, json, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, json, redirect, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .errors import LocatorError
 
@@ -15,14 +16,33 @@ PROBLEM = "application/problem+json"
 PROBLEM_BASE = "/api/v1/docs#problem-"
 
 
-def problem(status: int, title: str, detail: str, slug: str, **extra):
+def problem(status: int, title: str, detail: str, slug: str, *,
+            headers: dict[str, str] | None = None, **extra):
+    """An RFC 9457 problem+json answer, never cached."""
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
             **extra}
     # The instance is the path only: a query string may hold a family's postcode or position.
     body["instance"] = request.path
-    response = Flask.response_class(json.dumps(body), status=status, mimetype=PROBLEM)
+    response = Flask.response_class(json.dumps(body), status=status, mimetype=PROBLEM,
+                                    headers=headers)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def relative_location(response: Response) -> Response:
+    """A redirect's Location as path and query only.
+
+    Werkzeug's own redirects (/api//v1/offices → /api/v1/offices) are absolute URLs built from
+    the request's Host header; Flask hands them out as responses, past every error handler. A
+    relative Location (RFC 9110 §10.2.2) names no host, whatever the client called this one.
+    """
+    location = response.headers.get("Location")
+    if not (location and "//" in location):
+        return response
+    target = urlsplit(location)
+    path = "/" + target.path.lstrip("/")  # never "//host": that would name a host again
+    # A new answer, not an edited one: Werkzeug's page also names the absolute URL.
+    return redirect(path + (f"?{target.query}" if target.query else ""), response.status_code)
 
 
 def register(app: Flask) -> None:
@@ -36,9 +56,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         if not request.path.startswith(("/api/", "/ogc")) and request.path != "/healthz":
-            return err
+            return err  # Werkzeug's own page; its 405 carries Allow
+        headers = None
+        if isinstance(err, MethodNotAllowed) and err.valid_methods:
+            # RFC 9110 §15.5.6: a 405 names the methods the resource has.
+            headers = {"Allow": ", ".join(sorted(err.valid_methods))}
         slug = (err.name or "error").lower().replace(" ", "-")
-        return problem(err.code or 500, err.name, err.description or err.name, slug)
+        return problem(err.code or 500, err.name, err.description or err.name, slug,
+                       headers=headers)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -1,8 +1,9 @@
 """gunicorn settings for scripts/serve: private access log, workers from the environment.
 
 The access log keeps method, path, status, size and duration. It drops the query string, the
-referer (a page URL can carry ?q=), the client address and the user agent, and masks the
-postcode in /api/v1/postcodes/<postcode>: a family's query is personal data.
+referer (a page URL can carry ?q=), the client address and the user agent, and logs a path only
+when it is a known route without a postcode in it (locator/logmask.py): a family's query is
+personal data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import signal
 
 from gunicorn.glogging import Logger
+
+from locator.logmask import escape_controls, mask_path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -36,10 +39,11 @@ _BAD_REQUEST = re.compile(r"(Invalid [^:]*: ).*")
 
 
 def scrub(text: str) -> str:
-    """A log text without query strings, postcodes in paths, client addresses or request lines."""
+    """A log text without query strings, postcodes in paths, client addresses or request lines;
+    control characters escaped except the line breaks of a traceback."""
     text = _BAD_REQUEST.sub(r"\1…", text)
     text = _PRIVATE_PATH.sub(r"\1…", _QUERY.sub("?…", text))
-    return _CLIENT.sub("ip=…", text)
+    return "\n".join(escape_controls(line) for line in _CLIENT.sub("ip=…", text).split("\n"))
 
 
 class _ScrubFilter(logging.Filter):
@@ -63,10 +67,13 @@ class PrivateLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("U", "r"):
-            if key in atoms:
-                atoms[key] = _PRIVATE_PATH.sub(r"\1…", atoms[key].split("?", 1)[0])
-        for key in ("q", "f", "h", "a", "{raw_uri}e"):
+        # PATH_INFO is missing when gunicorn answers a malformed request itself (400): the
+        # logger must not fail then, or the worker dies with it.
+        path = mask_path(environ.get("PATH_INFO"))
+        atoms["U"] = path
+        atoms["r"] = f"{atoms.get('m') or '-'} {path} {atoms.get('H') or '-'}"
+        for key in ("q", "f", "h", "a", "{raw_uri}e", "{path_info}e", "{query_string}e",
+                    "{remote_addr}e", "{http_referer}e", "{request_uri}e"):
             atoms.pop(key, None)
         return atoms
 

@@ -18,6 +18,7 @@ import phonenumbers
 from .crs import METRIC, WGS84
 from .districts import District
 from .errors import DataError
+from .formulas import starts_formula
 from .gazetteer import POSTCODE_RE
 from .hours import check_hours
 
@@ -27,6 +28,9 @@ OFFICE_COLUMNS = (
     "checked_on", "provenance",
 )
 REQUIRED = ("id", "name", "district_ags", "lat", "lon", "location_precision")
+# offices.csv is data, opened by staff in spreadsheets: its free-text fields may not start like
+# a formula (locator/formulas.py); phone numbers have their own pattern ("+49 …" is fine).
+FORMULA_CHECKED = ("name", "street", "city", "email")
 PRECISIONS = ("address", "street", "postcode", "place")
 # Whose contact a row gives: the KoKi's own, the Jugendamt's, or the administration's general.
 CONTACT_LEVELS = ("koki", "jugendamt", "verwaltung")
@@ -127,6 +131,10 @@ def check_row(path: Path, line: int, row: dict, districts: Mapping[str, District
     if clean["location_precision"] not in PRECISIONS:
         raise fail("location_precision", f"{clean['location_precision']!r} is not one of "
                                          f"{', '.join(PRECISIONS)}")
+    for field in FORMULA_CHECKED:
+        if starts_formula(clean[field]):
+            raise fail(field, f"{clean[field]!r} starts with {clean[field][0]!r}: a spreadsheet "
+                              "would run it as a formula (CSV injection); write it without")
     check_contact(clean, fail)
     return clean
 

@@ -15,18 +15,34 @@ def _param(name: str, schema: dict, description: str, *, where: str = "query",
             "description": description}
 
 
-ORIGIN_PARAMS = [
-    _param("lat", {"type": "number", "minimum": -90, "maximum": 90},
-           "Latitude (WGS84) of the origin; with lon."),
-    _param("lon", {"type": "number", "minimum": -180, "maximum": 180},
-           "Longitude (WGS84) of the origin; with lat."),
-    _param("postcode", {"type": "string", "pattern": r"^\d{5}$"},
-           "German postcode as origin (instead of lat/lon)."),
-    _param("q", {"type": "string", "minLength": 1, "maxLength": 200},
-           "Postcode or place name as origin, e.g. 'Neustadt bei Coburg', 'Garmisch'. A name "
-           "shared by places of similar standing in different districts ('Pfaffenhofen') is "
-           "not resolved to one: the answer lists them in origin.alternatives."),
-]
+_LAT = {"type": "number", "minimum": -90, "maximum": 90, "description": "Latitude (WGS84)."}
+_LON = {"type": "number", "minimum": -180, "maximum": 180, "description": "Longitude (WGS84)."}
+_POSTCODE = {"type": "string", "pattern": r"^[0-9]{5}$", "description": "German postcode."}
+_Q = {"type": "string", "minLength": 1, "maxLength": 200,
+      "description": "Postcode or place name, e.g. 'Neustadt bei Coburg', 'Garmisch'. A name "
+                     "shared by places of similar standing in different districts "
+                     "('Pfaffenhofen') is not resolved to one: the answer lists them in "
+                     "origin.alternatives."}
+
+
+def _origin_form(title: str, **properties: dict) -> dict:
+    return {"title": title, "type": "object", "properties": properties,
+            "required": list(properties), "additionalProperties": False}
+
+
+# A search takes exactly one origin: lat and lon, or postcode, or q. One exploded form
+# parameter (OpenAPI 3.1 §4.8.12.4: each property is its own query parameter, lat=…&lon=…)
+# whose schema is a oneOf of the three forms says so in a way clients and schemathesis read;
+# two origins, or none, are answered 400.
+ORIGIN_PARAMS = [{
+    "name": "origin", "in": "query", "required": True, "style": "form", "explode": True,
+    "description": "Exactly one origin: lat and lon (WGS84), or postcode, or q (postcode or "
+                   "place name). Each is its own query parameter: ?lat=49.3&lon=10.6, "
+                   "?postcode=96450, ?q=Coburg.",
+    "schema": {"oneOf": [_origin_form("coordinates", lat=_LAT, lon=_LON),
+                         _origin_form("postcode", postcode=_POSTCODE),
+                         _origin_form("place", q=_Q)]},
+}]
 
 SCHEMAS: dict[str, dict] = {
     "Problem": {
@@ -261,7 +277,7 @@ def openapi_document() -> dict:
             }},
             "/api/v1/postcodes/{postcode}": {"get": {
                 "summary": "A postcode's point, places and districts",
-                "parameters": [_param("postcode", {"type": "string", "pattern": r"^\d{5}$"},
+                "parameters": [_param("postcode", {"type": "string", "pattern": r"^[0-9]{5}$"},
                                       "German postcode.", where="path", required=True)],
                 "responses": {"200": {"description": "OK", "content": {"application/json": {
                     "schema": {"type": "object",

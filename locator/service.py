@@ -178,6 +178,11 @@ class Locator:
     def _point_origin(self, lat: float | None, lon: float | None) -> Origin:
         lat, lon = check_point(lat, lon)
         x, y = to_metric(lat, lon)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            # Transverse Mercator has no image ~90° of longitude from its meridian (9° E):
+            # the far side of the globe has no planar distance to any office.
+            raise InvalidParameter(f"lat/lon ({lat:g}, {lon:g}) is too far from Bavaria to "
+                                   "measure distances", parameter="lon")
         key = self.areas.key_at_xy(x, y)
         return Origin(lat, lon, "coordinates", None, None, "coordinates",
                       self._responsibility((key,) if key else ()), x, y)

@@ -16,6 +16,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import DataError
+from .formulas import FORMULA_START, spreadsheet_cell
 from .memory import no_gc
 from .storage import write_atomically
 from .textnorm import fold
@@ -256,12 +257,17 @@ def write_output(path: Path, columns: Iterable[str], results: list[dict]) -> Non
         def write(fh) -> None:
             given = [c for c in columns if c not in ADDED_COLUMNS]
             writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(columns)
+            writer.writerow([spreadsheet_cell(c) for c in columns])
+            # Staff open this file in a spreadsheet: a cell of the input (or a message quoting
+            # one) that a spreadsheet would run as a formula is written as text
+            # (locator/formulas.py). The check is inline: it runs for every cell of 10^5 records.
             with no_gc():
                 writer.writerows(
-                    [*(r.get(c, "") for c in given), coordinate_text(r["lat"]),
-                     coordinate_text(r["lon"]), r["precision"] or "",
-                     ";".join(r["district_ags"]), r["status"], r["message"]] for r in results)
+                    [*(v if v[:1] not in FORMULA_START else spreadsheet_cell(v)
+                       for v in (r.get(c) or "" for c in given)),
+                     coordinate_text(r["lat"]), coordinate_text(r["lon"]),
+                     r["precision"] or "", ";".join(r["district_ags"]), r["status"],
+                     spreadsheet_cell(r["message"])] for r in results)
     elif suffix in (".geojson", ".json"):
         def write(fh) -> None:
             with no_gc():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -26,7 +27,7 @@ def write_atomically(path: Path, write, *, backup: bool = False, newline: str | 
             fh.flush()
             os.fsync(fh.fileno())
         if backup and path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
+            _backup(path)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -46,6 +47,32 @@ def write_csv_atomically(path: Path, columns: list[str], rows: Iterable[Mapping[
             writer.writerow({col: row.get(col, "") for col in columns})
 
     write_atomically(path, write, backup=backup)
+
+
+def _backup(path: Path) -> None:
+    """Make ``<name>.bak`` the current ``path``, atomically: a kill at any moment leaves the
+    previous backup or the new one, each whole.
+
+    A hard link under a temp name, renamed over the backup: no byte is copied, and the data
+    file is never changed in place (it is always replaced by rename), so the linked version
+    stays as it is. Where the file system has no hard links, a copy under a temp name, synced,
+    then renamed, like the data file itself.
+    """
+    backup = path.with_name(path.name + ".bak")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        try:
+            os.link(path, tmp)
+        except OSError:  # no hard links here (some network and FAT file systems)
+            with path.open("rb") as src, tmp.open("xb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+                dst.flush()
+                os.fsync(dst.fileno())
+            shutil.copystat(path, tmp)
+        os.replace(tmp, backup)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -3,6 +3,8 @@
 Everything here works under a strict Content-Security-Policy (no inline script or style) and
 sets no cookies. Leaflet and Leaflet.markercluster come from their XStatic packages and are
 served by this blueprint; the only third-party requests a page makes are for map tiles.
+Pages are rendered once per data version, language and embed flag (PageCache) and answered
+with an ETag; a page ignores any search in its URL (?q=…): widget.js runs it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,16 +26,18 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
 from markupsafe import Markup
 
+from .assets import AssetStore, asset_response
+from .compression import cache_as
 from .errors import ConfigError
 from .hours import in_words
 
-bp = Blueprint("widget", __name__, static_folder="static", static_url_path="/widget/static")
+STATIC = Path(__file__).parent / "static"
+bp = Blueprint("widget", __name__)
 
 LANGS = {"de": "de-DE", "en": "en-GB"}
 RADII_KM = (5, 10, 25, 50, 100)
@@ -42,34 +47,53 @@ NEAREST_LIMIT = 5
 BAVARIA_BOUNDS = ((47.27, 8.97), (50.57, 13.84))
 VENDOR = {"leaflet": xs_leaflet, "leaflet.markercluster": xs_cluster}
 PAGE_MAX_AGE_S = 300
+EMBED_MAX_AGE_S = 3600
 _ANCESTOR = re.compile(r"^(\*|'self'|'none'|https?://(\*\.)?[a-z0-9.-]+(:\d+)?|https?:)$",
                        re.IGNORECASE)
 
 
+class PageCache:
+    """Rendered pages of one data version: (body, ETag) per page, language and embed flag.
+
+    A reload replaces state.Loaded, and the first request that sees the new one starts
+    afresh. Per app, not in Loaded: a page also depends on the app's settings (tiles)."""
+
+    def __init__(self) -> None:
+        self._loaded: object = None
+        self._pages: dict[tuple[str, str, bool], tuple[bytes, str]] = {}
+
+    def get(self, loaded: object, key: tuple[str, str, bool],
+            render: Callable[[], str]) -> tuple[bytes, str]:
+        if loaded is not self._loaded:
+            self._loaded, self._pages = loaded, {}
+        page = self._pages.get(key)
+        if page is None:
+            body = render().encode()
+            page = self._pages[key] = (body, hashlib.sha256(body).hexdigest()[:20])
+        return page
+
+
 @dataclass(frozen=True)
 class WidgetConfig:
-    """Per-app widget settings, fixed at start-up: messages, CSP and asset version."""
+    """Per-app widget settings, fixed at start-up: messages, CSP, static files, page cache."""
 
     messages: dict[str, dict[str, str]]
     csp: str
-    asset_version: str
+    assets: AssetStore
+    pages: PageCache
 
 
 @bp.record_once
 def _configure(state: BlueprintSetupState) -> None:
     app = state.app
     settings = app.extensions["settings"]
-    static = Path(bp.static_folder or "")
-    messages = {lang: json.loads((static / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    messages = {lang: json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
                 for lang in LANGS}
     ancestors = frame_ancestors(settings.frame_ancestors)
-    digest = hashlib.sha256()
-    for path in sorted(static.rglob("*")):
-        if path.is_file():
-            digest.update(path.read_bytes())
+    roots = {"widget": STATIC, **{lib: Path(pkg.BASE_DIR) for lib, pkg in VENDOR.items()}}
     app.extensions["widget"] = WidgetConfig(
         messages=messages, csp=content_security_policy(settings.tile_url, ancestors),
-        asset_version=digest.hexdigest()[:10],
+        assets=AssetStore(roots), pages=PageCache(),
     )
 
 
@@ -136,20 +160,23 @@ def office_regions() -> list[tuple[str, list[dict]]]:
     return current_app.extensions["locator"].loaded.regions
 
 
+def _assets() -> AssetStore:
+    return current_app.extensions["widget"].assets
+
+
 def _asset(filename: str) -> str:
-    return url_for("widget.static", filename=filename,
-                   v=current_app.extensions["widget"].asset_version)
+    return url_for("widget.static", filename=filename, v=_assets().version("widget", filename))
 
 
 def _vendor(lib: str, filename: str) -> str:
-    return url_for("widget.vendor", lib=lib, filename=filename, v=VENDOR[lib].VERSION)
+    return url_for("widget.vendor", lib=lib, filename=filename,
+                   v=_assets().version(lib, filename))
 
 
-def _context(lang: str) -> dict:
+def _context(lang: str, embed: bool) -> dict:
     t = _messages(lang)
     settings = current_app.extensions["settings"]
     other = t["lang_switch_lang"]
-    embed = request.args.get("embed") == "1"
     regions = office_regions()
     return {
         "lang": lang, "t": t, "embed": embed, "regions": regions,
@@ -163,18 +190,28 @@ def _context(lang: str) -> dict:
     }
 
 
-# --- routes ------------------------------------------------------------------------------------
+# --- pages -------------------------------------------------------------------------------------
 
-@bp.get("/")
-def index() -> str:
-    lang = _lang()
-    context = _context(lang)
+def _page(name: str, render: Callable[[str, bool], str]) -> Response:
+    """A page rendered once per data version, language and embed flag; 304 when unchanged."""
+    lang, embed = _lang(), request.args.get("embed") == "1"
+    body, etag = current_app.extensions["widget"].pages.get(
+        current_app.extensions["locator"].loaded, (name, lang, embed),
+        lambda: render(lang, embed))
+    response = current_app.response_class(body, mimetype="text/html")
+    response.set_etag(etag)
+    cache_as(f"page:{etag}")
+    return response.make_conditional(request)
+
+
+def _render_index(lang: str, embed: bool) -> str:
+    context = _context(lang, embed)
     t = context["t"]
+    settings = current_app.extensions["settings"]
     config = {
-        "lang": lang, "locale": LANGS[lang],
+        "lang": lang, "locale": LANGS[lang], "embed": embed,
         "api": url_for("api.offices").rsplit("/", 1)[0],
-        "tiles": {"url": current_app.extensions["settings"].tile_url,
-                  "attribution": current_app.extensions["settings"].tile_attribution},
+        "tiles": {"url": settings.tile_url, "attribution": settings.tile_attribution},
         "postcode_attribution": t["attribution_postcodes_short"],
         "bounds": BAVARIA_BOUNDS, "nearest_limit": NEAREST_LIMIT,
         "messages": t,
@@ -183,24 +220,40 @@ def index() -> str:
                            default_radius=DEFAULT_RADIUS_KM, **context)
 
 
+def _render_list(lang: str, embed: bool) -> str:
+    return render_template("list.html", standalone=True, **_context(lang, embed))
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+@bp.get("/")
+def index() -> Response:
+    return _page("index", _render_index)
+
+
 @bp.get("/liste")
-def office_list() -> str:
-    return render_template("list.html", standalone=True, **_context(_lang()))
+def office_list() -> Response:
+    return _page("list", _render_list)
+
+
+@bp.get("/widget/static/<path:filename>")
+def static(filename: str) -> Response:
+    asset = _assets().get("widget", filename)
+    if asset is None:
+        abort(404)
+    return asset_response(asset)
 
 
 @bp.get("/embed.js")
 def embed_js() -> Response:
-    response = send_from_directory(bp.static_folder or "", "embed.js", max_age=3600,
-                                   mimetype="text/javascript")
     # Any site may load this script; it only inserts an <iframe> pointing back here.
-    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response
+    return asset_response(_assets().get("widget", "embed.js"), cross_origin=True,
+                          max_age_s=EMBED_MAX_AGE_S)
 
 
 @bp.get("/vendor/<lib>/<path:filename>")
 def vendor(lib: str, filename: str) -> Response:
-    package = VENDOR.get(lib)
-    if package is None:
+    asset = _assets().get(lib, filename) if lib in VENDOR else None
+    if asset is None:
         abort(404)
-    # send_from_directory refuses paths that leave BASE_DIR.
-    return send_from_directory(package.BASE_DIR, filename, max_age=86400)
+    return asset_response(asset)

@@ -31,6 +31,7 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
 
 import bench_http  # noqa: E402
 import bench_inproc  # noqa: E402
+import bench_lighthouse  # noqa: E402
 import bench_postgis  # noqa: E402
 import bench_pygeoapi  # noqa: E402
 
@@ -52,10 +53,16 @@ TARGETS = [
     ("http.nearest.vs_healthz", ">=", 0.8, "nearest throughput / healthz throughput"),
     ("http.within.vs_healthz", ">=", 0.8, "within throughput / healthz throughput"),
     ("http.responsible.vs_healthz", ">=", 0.8, "responsible throughput / healthz throughput"),
+    ("http.page.vs_healthz", ">=", 0.5, "map page / throughput / healthz throughput"),
+    ("http.list.vs_healthz", ">=", 0.5, "list page /liste throughput / healthz throughput"),
     ("http.ogc_items.vs_healthz", ">=", 0.8, "OGC items (bbox) throughput / healthz throughput"),
     ("http.errors", "==", 0, "non-2xx answers and socket errors under load"),
     ("pygeoapi.ours_over_pygeoapi", ">=", 3, "OGC items (bbox) / pygeoapi's, same query"),
     ("pygeoapi.errors", "==", 0, "errors or different features, OGC items vs pygeoapi"),
+    ("lighthouse.index.scores.performance", ">=", 0.95, "Lighthouse mobile performance, /"),
+    ("lighthouse.list.scores.performance", ">=", 0.95, "Lighthouse mobile performance, /liste"),
+    ("lighthouse.index.cls", "<=", 0.05, "cumulative layout shift, /"),
+    ("lighthouse.index.transferred_kb", "<=", 150, "first load of / before tiles (KB sent)"),
     ("startup.seconds", "<=", 2.0, "start-up to first answered /healthz (s)"),
     ("memory.max_worker_rss_mb", "<=", 200, "resident memory per worker (MB, VmRSS)"),
     ("bulk.records_per_s", ">=", 20000, "offline bulk geocoding (records/s)"),
@@ -71,6 +78,7 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true", help="skip start-up, memory and wrk")
     parser.add_argument("--no-peer", action="store_true", help="skip the PostGIS peer")
     parser.add_argument("--no-pygeoapi", action="store_true", help="skip the pygeoapi peer")
+    parser.add_argument("--no-lighthouse", action="store_true", help="skip Lighthouse")
     args = parser.parse_args()
     quick = args.quick
     plan = {"rounds": 3 if quick else 5, "calls": 500 if quick else 2000,
@@ -130,6 +138,13 @@ def main() -> int:
             figures["pygeoapi"] = bench_pygeoapi.compare(
                 workers, seconds=plan["wrk_s"], rounds=max(2, plan["wrk_rounds"] // 2),
                 work=work)
+        if args.no_lighthouse:
+            figures["lighthouse"] = {"skipped": "--no-lighthouse"}
+        elif reason := bench_lighthouse.why_unavailable():
+            figures["lighthouse"] = {"skipped": reason}
+        else:
+            say("Lighthouse: / and /liste, mobile preset, offline")
+            figures["lighthouse"] = bench_lighthouse.run(work, workers)
         if args.profile:
             figures["profile"] = profile_endpoints(origins)
 
@@ -430,7 +445,31 @@ def table(figures: dict) -> str:
             f"{q} {a['same']}/{a['of']} (the rest differ only at the 0.2 % edge or a tie: "
             f"{a['differ_only_at_the_0.2%_edge_or_a_tie']})" for q, a in agree.items()) + ".")
     lines += pygeoapi_lines(figures.get("pygeoapi", {}))
+    lines += lighthouse_table(figures.get("lighthouse", {}))
     return "\n".join(lines)
+
+
+def lighthouse_table(lh: dict) -> list[str]:
+    """The widget's pages as Lighthouse sees them on a phone."""
+    if "skipped" in lh:
+        return ["", f"Lighthouse: skipped ({lh['skipped']})."]
+    if not lh:
+        return []
+    lines = ["", "Lighthouse 12.2.3, mobile preset (simulated slow 4G, a phone's screen), "
+                 "offline with a tile stub; transferred = the first load without tiles:", "",
+             "| Page | performance | accessibility | best practices | SEO | LCP ms | FCP ms "
+             "| TBT ms | CLS | transferred KB | requests | DOM elements | CPU slowdown |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, path in bench_lighthouse.PAGES.items():
+        r = lh[name]
+        sc = r["scores"]
+        lines.append(f"| {path} | {sc['performance']} | {sc['accessibility']} | "
+                     f"{sc['best-practices']} | {sc['seo']} | {r['lcp_ms']} | {r['fcp_ms']} | "
+                     f"{r['tbt_ms']} | {r['cls']} | {r['transferred_kb']} | {r['requests']} | "
+                     f"{r['dom_elements']} | {r['cpu_slowdown']}× |")
+    lines.append("\nThe CPU slowdown is Lighthouse's 4× unless this machine's benchmark index "
+                 "was too low for it; then index / 264 (tests/lighthouse.py says why).")
+    return lines
 
 
 def pygeoapi_lines(p: dict) -> list[str]:

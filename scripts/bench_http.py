@@ -22,6 +22,9 @@ ENDPOINTS = {
     "offices": "/api/v1/offices",
     # A GIS client's query: the offices around Coburg (bench_pygeoapi asks pygeoapi the same).
     "ogc_items": "/ogc/collections/offices/items?bbox=10.8,50.1,11.2,50.4&f=json",
+    # The widget's pages, as a first visit asks for them (no If-None-Match).
+    "page": "/",
+    "list": "/liste",
 }
 QUERY_ENDPOINTS = ("nearest", "within", "responsible")
 

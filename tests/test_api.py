@@ -264,6 +264,20 @@ BAD = [
     ("/api/v1/responsible?postcode=96450&postcode=80331", "postcode"),
     ("/api/v1/offices/nearest?" + "&".join(f"p{i}=1" for i in range(21)) + "&postcode=96450",
      "query"),
+    # ASCII digits only: full-width, Arabic-Indic, underscores and padding are no numbers.
+    ("/api/v1/offices/nearest?lat=%EF%BC%94%EF%BC%99&lon=11", "lat"),  # ４９
+    ("/api/v1/offices/nearest?lat=49&lon=1_1", "lon"),
+    ("/api/v1/offices/nearest?lat=%2049&lon=11", "lat"),
+    ("/api/v1/offices/nearest?postcode=96450&limit=%D9%A1", "limit"),  # ١
+    ("/api/v1/places?q=Cob&limit=%EF%BC%93", "limit"),
+    ("/api/v1/offices/within?postcode=96450&radius_km=%D9%A1%D9%A0", "radius_km"),
+    ("/api/v1/offices/nearest?postcode=%EF%BC%99%EF%BC%96%EF%BC%94%EF%BC%95%EF%BC%90",
+     "postcode"),  # ９６４５０
+    ("/api/v1/postcodes/%EF%BC%99%EF%BC%96%EF%BC%94%EF%BC%95%EF%BC%90", "postcode"),
+    ("/api/v1/postcodes/96450%0A", "postcode"),
+    # The far side of the globe has no planar distance (EPSG:25832): refused, not a 500.
+    ("/api/v1/responsible?lat=0&lon=100", "lon"),
+    ("/api/v1/offices/nearest?lat=-3.2e-194&lon=94.28", "lon"),
 ]
 
 
@@ -309,6 +323,27 @@ def test_wrong_method_is_a_405_problem(client):
     r = client.post("/api/v1/offices/nearest?postcode=96450")
     assert r.status_code == 405
     assert r.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize("path", ["/api/v1/offices", "/api/v1/offices/nearest", "/healthz",
+                                  "/", "/liste", "/embed.js"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_every_405_names_the_allowed_methods(client, path, method):
+    r = client.open(path, method=method)
+    assert r.status_code == 405
+    assert set(r.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert r.mimetype == (PROBLEM if path.startswith(("/api/", "/healthz")) else "text/html")
+
+
+@pytest.mark.parametrize(("url", "location"), [
+    ("/api//v1/offices?lang=de", "/api/v1/offices?lang=de"),
+    ("/vendor//leaflet/leaflet.js", "/vendor/leaflet/leaflet.js"),
+])
+def test_redirects_are_relative_whatever_the_host_header(client, url, location):
+    r = client.get(url, headers={"Host": "evil.example"})
+    assert r.status_code == 308
+    assert r.headers["Location"] == location
+    assert b"evil" not in r.data
 
 
 @pytest.mark.parametrize("query", [

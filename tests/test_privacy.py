@@ -167,3 +167,22 @@ def test_debug_log_level_does_not_log_postcodes_in_paths():
         assert server.get("/api/v1/postcodes/96472")[0] == 200
         server.stop()
         assert leaks(server.error_log + server.access_log) == []
+
+
+# Paths that once reached gunicorn's access log (the mask stopped at a space, unknown routes
+# were logged verbatim, %0A started a new line).
+ODD_PATHS = ["/api/v1/postcodes/%2097085", "/api/v1/offices/nearest/97082",
+             "/api/v1/offices/97082", "/x%0A[01/Jan/2026:00:00:00 +0000] \"GET /forged\" 200"]
+
+
+@pytest.mark.slow
+def test_odd_paths_are_masked_and_cannot_forge_a_line():
+    with LiveServer(workers=1) as server:
+        for path in ODD_PATHS:
+            assert server.get(path.replace(" ", "%20"))[0] in (400, 404), path
+        server.stop()
+        lines = [line for line in server.access_log.splitlines() if "/healthz" not in line]
+    assert len(lines) == len(ODD_PATHS)  # one line each: nothing forged
+    assert "97085" not in "".join(lines) and "97082" not in "".join(lines)
+    assert [line.split('"')[1] for line in lines] == [
+        "GET /api/v1/postcodes/…", "GET /api/v1/…", "GET /api/v1/…", "GET /…"]

@@ -126,10 +126,8 @@ def test_map_page_loads_leaflet_and_markercluster_from_this_service(client):
     assert any(s.startswith("/widget/static/widget.js") for s in page.scripts)
 
 
-@pytest.mark.parametrize("path", ["/", "/liste"])
-def test_server_rendered_list_has_every_office_grouped_by_regierungsbezirk(client, locator,
-                                                                           path):
-    response = client.get(path)
+def test_server_rendered_list_has_every_office_grouped_by_regierungsbezirk(client, locator):
+    response = client.get("/liste")
     page = parse(response)
     assert sorted(page.offices) == sorted(locator.offices.index)
     assert len(page.offices) >= 96
@@ -144,14 +142,33 @@ def test_server_rendered_list_has_every_office_grouped_by_regierungsbezirk(clien
         assert starts[i] < html.index(f'id="office-{office_id}"') < starts[i + 1], office_id
 
 
-@pytest.mark.parametrize("path", ["/", "/liste"])
-def test_missing_office_fields_are_never_rendered_as_none_or_null(client, path):
-    html = client.get(path).get_data(as_text=True)
+def test_missing_office_fields_are_never_rendered_as_none_or_null(client):
+    html = client.get("/liste").get_data(as_text=True)
     text = re.sub(r"<[^>]+>", " ", html.split("<body", 1)[1])
     assert not re.search(r"\b(None|null|undefined|nan)\b", text)
     assert "Anschrift und Kontaktdaten sind noch nicht erfasst." in html
     assert 'href="https://www.openstreetmap.org/directions?route=%3B' in html
     assert 'href="geo:' in html
+
+
+@pytest.mark.parametrize("path, href", [("/", "/liste"), ("/?lang=en", "/liste?lang=en")])
+def test_the_map_page_is_light_and_links_to_the_list_without_javascript(client, path, href):
+    # The 96 cards belong to /liste; the map page keeps one link to it, and one per region.
+    page = parse(client.get(path))
+    assert page.offices == []
+    html = client.get(path).get_data(as_text=True)
+    assert html.count(f'href="{href}"') == 2  # the header's and the list section's
+    for i in range(1, 8):
+        assert f'href="{href}#rb-{i}"' in html
+    assert 'class="nojs-note"' in html
+    assert len(html) < 20_000
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_have_a_meta_description(client, path):
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'<meta name="description" content="([^"]{50,160})">', html)
+    assert match, "no meta description of 50 to 160 characters"
 
 
 def test_list_offices_carry_phone_and_email_links_when_known(settings, locator):
@@ -215,7 +232,7 @@ def test_vendor_assets_are_served_from_the_xstatic_packages(client, url, mimetyp
     response = client.get(url)
     assert response.status_code == 200
     assert response.mimetype == mimetype
-    assert response.cache_control.max_age == 86400
+    assert response.cache_control.max_age == 300  # no content hash in the URL: short
 
 
 @pytest.mark.parametrize("url", ["/vendor/leaflet/../__init__.py", "/vendor/jquery/jquery.js",

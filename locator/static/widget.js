@@ -1,8 +1,11 @@
 /* KoKi map widget. It fetches from this service's /api/v1 and draws: distances, radius
  * filtering and responsibility all come from the API, none is computed here. It stores
  * nothing (no cookies, no localStorage) and asks for the position only when "Near me" is
- * clicked, rounded to about 100 m before it leaves the browser. Works under a strict CSP:
- * no inline scripts, no inline styles, no eval; all markup is built with DOM methods. */
+ * clicked, rounded to about 100 m before it leaves the browser. A search by postcode or place
+ * lives in the page's URL (?q= or ?postcode=, &radius_km=), so it can be shared and Back and
+ * Forward move between searches; a position never goes into the URL or the history. Works
+ * under a strict CSP: no inline scripts, no inline styles, no eval; all markup is built with
+ * DOM methods. */
 (function () {
   'use strict';
 
@@ -19,7 +22,7 @@
     radius: $('koki-radius'), submit: $('koki-submit'), locate: $('koki-locate'),
     alert: $('koki-alert'), suggestStatus: $('koki-suggest-status'), status: $('koki-status'),
     panel: $('koki-results'), responsible: $('koki-responsible'), list: $('koki-result-list'),
-    reset: $('koki-reset'), map: $('koki-map')
+    reset: $('koki-reset'), map: $('koki-map'), heading: $('koki-results-heading')
   };
 
   // --- small helpers ---------------------------------------------------------------------------
@@ -77,10 +80,18 @@
     ui.alert.textContent = '';
     ui.alert.classList.remove('is-visible');
   }
+  // The buttons stay enabled: disabling the one that has focus would drop focus to <body>
+  // (a newer search simply replaces an older one, see searchSeq).
   function setBusy(busy) {
     ui.panel.setAttribute('aria-busy', busy ? 'true' : 'false');
-    ui.submit.disabled = busy;
-    ui.locate.disabled = busy;
+  }
+  // After a search, focus goes to its answer: the place choice when there is one, else the
+  // results heading; the page scrolls only when the answer is out of view.
+  function focusAnswer() {
+    var target = ui.responsible.querySelector('.picker') || ui.heading;
+    target.focus({ preventScroll: true });
+    var top = ui.panel.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 120) { ui.panel.scrollIntoView({ block: 'start' }); }
   }
 
   // --- office card (office_card.js): the same fields as the server-rendered list ---------------
@@ -98,7 +109,8 @@
   // --- the map -----------------------------------------------------------------------------------
 
   var map = null, cluster = null, overlay = null, groups = {};
-  var markers = {};   // office id -> L.Marker
+  var markers = {};   // office id -> L.Marker shown now (the overview's or the search's)
+  var overviewMarkers = {};
   var offices = {};   // office id -> GeoJSON feature
   var view = { results: {}, active: null };  // id -> {rank, distance, responsible}
 
@@ -167,10 +179,11 @@
       // Only our origin, never the page's path or query, travels to the tile server.
       referrerPolicy: 'strict-origin'
     });
-    var notice = L.control({ position: 'topright' });
-    notice.onAdd = function () { return el('div', { 'class': 'koki-tiles-notice', text: T.tiles_failed }); };
-    tiles.once('tileerror', function () { notice.addTo(map); });
-    tiles.on('tileload', function () { if (notice.getContainer()) { notice.remove(); } });
+    // Not a Leaflet control: controls sit above popups and would cover a popup's close button;
+    // this note lies under the map's panes (widget.css), so markers and popups stay on top.
+    var notice = el('div', { 'class': 'koki-tiles-notice', text: T.tiles_failed });
+    tiles.once('tileerror', function () { ui.map.appendChild(notice); });
+    tiles.on('tileload', function () { if (notice.parentNode) { notice.parentNode.removeChild(notice); } });
     tiles.addTo(map);
     map.fitBounds(cfg.bounds);
     // Overview: clustered generously. Results: only pins that would overlap (the many
@@ -187,7 +200,55 @@
     cluster = groups.overview;
     map.addLayer(cluster);
     overlay = L.layerGroup().addTo(map);
-    map.on('popupclose', function () { setActive(null); });
+    map.on('popupclose', popupClosed);
+    map.on('zoomstart', function () { zooming = true; });
+    map.on('zoomend', function () { zooming = false; });
+    document.addEventListener('keydown', function (event) {
+      // Escape closes any popup, wherever focus is (the combobox keeps its own Escape).
+      if (event.key !== 'Escape' || !popup.current || (event.target === ui.input && !ui.listbox.hidden)) { return; }
+      event.preventDefault();
+      popup.escaped = true;
+      map.closePopup();
+    }, true);  // before Leaflet's own Escape, which closes without giving focus back
+  }
+
+  // --- popups: sized to the map, and focus goes back where the popup came from ------------------
+
+  var popup = { current: null, opener: null, id: null };
+  var zooming = false;  // an animated zoom (after a search) is still running
+
+  function popupOptions() {
+    // Fits a 320 px high map: the content scrolls (Leaflet's maxHeight), and the padding keeps
+    // it clear of the zoom buttons (top left) and the attribution (bottom).
+    var size = map.getSize();
+    return { maxWidth: Math.max(160, Math.min(280, size.x - 110)), minWidth: 120,
+      maxHeight: Math.max(110, size.y - 120), autoPanPaddingTopLeft: [50, 10],
+      autoPanPaddingBottomRight: [10, 28], offset: [0, -10] };
+  }
+
+  function openPopup(id, opener) {
+    var layer = L.popup(popupOptions()).setLatLng(markers[id].getLatLng()).setContent(popupContent(id));
+    layer.openOn(map);  // closes any other popup first (its popupclose comes before this)
+    popup.current = layer;
+    popup.opener = opener;
+    popup.id = id;
+    setActive(id);
+  }
+
+  function popupClosed(event) {
+    setActive(null);
+    if (event.popup !== popup.current) { return; }
+    var opener = popup.opener, id = popup.id, escaped = popup.escaped;
+    popup.current = popup.opener = popup.id = null;
+    popup.escaped = false;
+    // Focus was in the popup (its close button) or goes with it: back to its marker, or the
+    // office's list item when the marker is hidden in a cluster now.
+    var focus = document.activeElement;
+    var inPopup = focus && event.popup.getElement() && event.popup.getElement().contains(focus);
+    if (!escaped && focus && focus !== document.body && document.contains(focus) && !inPopup) { return; }
+    var item = ui.list.querySelector('[data-office-id="' + id + '"] button');
+    var target = opener && document.contains(opener) ? opener : item || ui.map;
+    target.focus();
   }
 
   function makeMarker(feature) {
@@ -195,10 +256,20 @@
     var marker = L.marker([feature.properties.lat, feature.properties.lon], {
       icon: pinIcon(id), keyboard: true, riseOnHover: true, officeId: id
     });
-    marker.bindPopup(function () { return popupContent(id); },
-      { maxWidth: 280, autoPanPadding: [20, 20] });
     marker.on('mouseover', function () { setActive(id); });
-    marker.on('click', function () { setActive(id, true); });
+    function open() {
+      openPopup(id, marker.getElement());
+      setActive(id, true);
+    }
+    marker.on('click', open);
+    // The focused marker is a button (role="button"): Enter and Space open its popup.
+    marker.on('keypress', function (event) {
+      var key = event.originalEvent.key;
+      if (key === 'Enter' || key === ' ') {
+        event.originalEvent.preventDefault();
+        open();
+      }
+    });
     marker.on('add', function () {
       var icon = marker.getElement();
       if (icon) {
@@ -209,19 +280,25 @@
     return marker;
   }
 
+  // The overview group holds every office's marker for good; a search gets markers of its own
+  // in the results group. A marker moved between two cluster groups (or cleared out of one
+  // off the map) kept a stale parent cluster and went missing: 91 of 96 after a search.
   function drawMarkers(ids, mode) {
     if (!map) { return; }
     var next = groups[mode];
-    cluster.clearLayers();
+    if (mode === 'overview') {
+      markers = overviewMarkers;
+    } else {
+      next.clearLayers();
+      markers = {};
+      ids.forEach(function (id) { markers[id] = makeMarker(offices[id]); });
+      next.addLayers(ids.map(function (id) { return markers[id]; }));
+    }
     if (next !== cluster) {
       map.removeLayer(cluster);
       cluster = next;
       map.addLayer(cluster);
     }
-    cluster.addLayers(ids.filter(function (id) { return markers[id]; }).map(function (id) {
-      markers[id].setIcon(pinIcon(id));
-      return markers[id];
-    }));
   }
 
   function setActive(id, fromMap) {
@@ -250,19 +327,21 @@
       popup: true, distance: info.distance, responsible: info.responsible }));
   }
 
-  function showOnMap(id) {
+  function showOnMap(id, button) {
     if (!map) { return; }
     var marker = markers[id];
     var rect = ui.map.getBoundingClientRect();
     if (rect.top < 0 || rect.bottom > window.innerHeight) {
       ui.map.scrollIntoView({ block: 'nearest' });
     }
-    // A popup of its own at the office rather than the marker's: the marker may sit in a
-    // cluster (a Landkreis office often shares its kreisfreie Stadt's point).
-    map.setView(marker.getLatLng(), Math.max(map.getZoom(), 11), { animate: false });
-    L.popup({ maxWidth: 280, autoPanPadding: [20, 20], offset: [0, -10] })
-      .setLatLng(marker.getLatLng()).setContent(popupContent(id)).openOn(map);
-    setActive(id);
+    // The popup stands at the office, not on its marker: the marker may sit in a cluster (a
+    // Landkreis office often shares its kreisfreie Stadt's point). A zoom still animating
+    // would, when it ends, move the map back and the popup out of view: let it end first.
+    var go = function () {
+      map.setView(marker.getLatLng(), Math.max(map.getZoom(), 11), { animate: false });
+      openPopup(id, button);
+    };
+    if (zooming) { map.once('zoomend', go); } else { go(); }
   }
 
   // --- results -----------------------------------------------------------------------------------
@@ -271,7 +350,7 @@
     var id = feature.id;
     var button = el('button', { type: 'button', 'class': 'button button--small' },
       [T.show_on_map, hidden(': ' + (feature.properties.district_name || feature.properties.name))]);
-    button.addEventListener('click', function () { showOnMap(id); });
+    button.addEventListener('click', function () { showOnMap(id, button); });
     if (!map) { button.hidden = true; }
     var item = el('li', { 'class': 'result' + (info.responsible ? ' result--responsible' : ''),
       'data-office-id': id }, [
@@ -328,7 +407,7 @@
   }
 
   function renderPlacePicker(box, postcode, ctx) {
-    var wrap = el('div', { 'class': 'picker', role: 'group', 'aria-labelledby': 'koki-picker-label' }, [
+    var wrap = el('div', { 'class': 'picker', role: 'group', 'aria-labelledby': 'koki-picker-label', tabindex: '-1' }, [
       el('p', { id: 'koki-picker-label', text: T.ambiguous_pick })]);
     box.appendChild(wrap);
     api('/postcodes/' + encodeURIComponent(postcode)).then(function (entry) {
@@ -341,7 +420,7 @@
           place.name, place.district_name ? ' (' + place.district_name + ')' : '']);
         button.addEventListener('click', function () {
           ui.input.value = label;
-          search({ kind: ctx.kind, radius: ctx.radius, label: label,
+          search({ kind: ctx.kind, radius: ctx.radius, label: label, share: { q: label },
             // The gazetteer resolves "<postcode> <place>" to that place and its district.
             params: unique ? { q: label } : { lat: place.lat, lon: place.lon } });
         });
@@ -363,13 +442,13 @@
       });
       list.appendChild(el('li', {}, [button]));
     });
-    box.appendChild(el('div', { 'class': 'picker', role: 'group', 'aria-labelledby': 'koki-picker-label' }, [
+    box.appendChild(el('div', { 'class': 'picker', role: 'group', 'aria-labelledby': 'koki-picker-label', tabindex: '-1' }, [
       el('p', { id: 'koki-picker-label', text: T.ambiguous_pick }), list]));
   }
 
   function render(data, ctx, fallback) {
     clearError();
-    var label = data.origin.label || ctx.label || '';
+    var label = ctx.here ? T.here_place : data.origin.label || ctx.label || '';
     var features = fallback || data.features;
     view.results = {};
     var responsibleIds = data.responsible.offices.features.map(function (f) { return f.id; });
@@ -409,17 +488,14 @@
     // A label may end in a full stop of its own ("84032 Landshut u. a.").
     announce(message.replace(/\.\.(\s|$)/g, '.$1'));
     drawSearch(data, ctx, features, responsibleIds, label);
-    // On a phone the answer lands below the form: bring it into view (focus stays put).
-    if (ui.panel.getBoundingClientRect().top > window.innerHeight - 120) {
-      ui.panel.scrollIntoView({ block: 'start' });
-    }
+    focusAnswer();
   }
 
   function drawSearch(data, ctx, features, responsibleIds, label) {
     if (!map) { return; }
     var ids = features.map(function (f) { return f.id; });
     responsibleIds.forEach(function (id) { if (ids.indexOf(id) < 0) { ids.push(id); } });
-    ids = ids.filter(function (id) { return markers[id]; });  // none if /offices failed
+    ids = ids.filter(function (id) { return offices[id]; });  // none if /offices failed
     drawMarkers(ids, 'results');
     overlay.clearLayers();
     var origin = [data.origin.lat, data.origin.lon];
@@ -434,7 +510,9 @@
     overlay.addLayer(L.circleMarker(origin, { radius: 7, className: 'koki-origin', interactive: true })
       .bindTooltip(originLabel));
     ids.forEach(function (id) { bounds.extend(markers[id].getLatLng()); });
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 13 });
+    // Without animation, like the clusters: a group switched while a zoom still animates
+    // (a quick second search, "show all") lost markers when the zoom ended.
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 13, animate: false });
   }
 
   function resetView(announceIt) {
@@ -450,7 +528,7 @@
     overlay.clearLayers();
     map.closePopup();
     drawMarkers(ids, 'overview');
-    map.fitBounds(cfg.bounds);
+    map.fitBounds(cfg.bounds, { animate: false });
   }
 
   // --- searching ---------------------------------------------------------------------------------
@@ -459,6 +537,12 @@
 
   function search(ctx) {
     var seq = ++searchSeq;
+    if (!ctx.fromHistory) {
+      // What the URL holds: the search's text or postcode, never a position (lat/lon).
+      var share = ctx.share || (ctx.params.q ? { q: ctx.params.q }
+        : ctx.params.postcode ? { postcode: ctx.params.postcode } : { q: ctx.label });
+      remember(ctx.here ? null : Object.assign({}, share, { radius_km: ctx.radius }), ctx.here ? 'here' : 'search');
+    }
     clearError();
     setBusy(true);
     announce(T.searching);
@@ -483,6 +567,7 @@
         : error.status === 400 ? T.error_invalid : T.error_api;
       announce('');
       showError(message);
+      ui.input.focus();
     }).then(function () {
       if (seq === searchSeq) { setBusy(false); }
     });
@@ -498,15 +583,16 @@
       return;
     }
     var picked = suggest.picked && suggest.picked.label === text ? suggest.picked : null;
-    var params;
+    var params, share;
     if (picked && picked.kind === 'place') {
       params = { lat: picked.lat, lon: picked.lon };
+      share = { q: text };  // a place's name, never a position, goes into the URL
     } else if (picked && picked.kind === 'postcode') {
-      params = { postcode: picked.postcode };
+      params = share = { postcode: picked.postcode };
     } else {
-      params = { q: text };
+      params = share = { q: text };
     }
-    search({ kind: 'within', radius: Number(ui.radius.value), params: params, label: text });
+    search({ kind: 'within', radius: Number(ui.radius.value), params: params, label: text, share: share });
   });
 
   ui.locate.addEventListener('click', function () {
@@ -518,7 +604,8 @@
       // About 100 m: enough to find the office, too coarse to point at a house.
       var lat = (Math.round(position.coords.latitude * 1000) / 1000).toFixed(3);
       var lon = (Math.round(position.coords.longitude * 1000) / 1000).toFixed(3);
-      search({ kind: 'nearest', params: { lat: lat, lon: lon }, here: true });
+      // The chosen radius counts here too; with none inside it, the nearest is shown.
+      search({ kind: 'within', radius: Number(ui.radius.value), params: { lat: lat, lon: lon }, here: true });
     }, function (error) {
       setBusy(false);
       announce('');
@@ -527,8 +614,77 @@
   });
 
   ui.reset.addEventListener('click', function () {
+    searchSeq++;
+    remember(null, 'all');
     resetView(true);
     ui.input.focus();
+  });
+
+  // --- the search in the URL: shareable, Back and Forward ------------------------------------------
+
+  var KEEP = ['lang', 'embed'];  // the page's own settings, kept in every URL
+
+  function urlFor(share) {
+    var current = new URLSearchParams(window.location.search);
+    var params = new URLSearchParams();
+    Object.keys(share || {}).forEach(function (name) { params.set(name, share[name]); });
+    KEEP.forEach(function (name) { if (current.has(name)) { params.set(name, current.get(name)); } });
+    var query = params.toString();
+    return window.location.pathname + (query ? '?' + query : '');
+  }
+
+  // A new history entry per search; "Near me" and "show all" get one without any position in
+  // it, so Back still leads to the search before. The same search again replaces its entry.
+  function remember(share, kind) {
+    var url = urlFor(share);
+    var before = (history.state && history.state.koki) || (window.location.search ? 'search' : 'all');
+    var state = { koki: kind };
+    if (url === window.location.pathname + window.location.search && before === kind) {
+      history.replaceState(state, '', url);
+    } else {
+      history.pushState(state, '', url);
+    }
+    shown = entryKey();
+  }
+  function entryKey() {
+    var kind = (history.state && history.state.koki) || (window.location.search ? 'search' : 'all');
+    return window.location.search + '|' + kind;
+  }
+  var shown = entryKey();
+
+  function defaultRadius() {
+    var option = Array.prototype.filter.call(ui.radius.options, function (o) { return o.defaultSelected; })[0];
+    return option ? option.value : ui.radius.value;
+  }
+
+  // Runs the search the URL describes (a shared link, Back, Forward), or shows all offices.
+  function searchFromUrl() {
+    shown = entryKey();
+    var params = new URLSearchParams(window.location.search);
+    var q = (params.get('q') || '').trim().slice(0, 100);
+    var postcode = (params.get('postcode') || '').trim().slice(0, 10);
+    var radius = params.get('radius_km');
+    var known = Array.prototype.some.call(ui.radius.options, function (o) { return o.value === radius; });
+    ui.radius.value = known ? radius : defaultRadius();
+    closeSuggestions();
+    suggest.picked = null;
+    if (!q && !postcode) {
+      searchSeq++;  // an answer still on its way is for another entry
+      setBusy(false);
+      ui.input.value = '';
+      clearError();
+      if (Object.keys(view.results).length) { resetView(true); }
+      return;
+    }
+    ui.input.value = q || postcode;
+    search({ kind: 'within', radius: Number(ui.radius.value), label: q || postcode,
+      params: q ? { q: q } : { postcode: postcode }, fromHistory: true });
+  }
+
+  window.addEventListener('popstate', function (event) {
+    // A skip link's #fragment makes a history entry too (without state): not another search.
+    if (!event.state && window.location.hash) { return; }
+    if (entryKey() !== shown) { searchFromUrl(); }
   });
 
   // --- suggestions: the ARIA 1.2 combobox with a listbox popup ----------------------------------
@@ -631,13 +787,20 @@
   // --- start -------------------------------------------------------------------------------------
 
   initMap();
+  var shared = new URLSearchParams(window.location.search);
   api('/offices').then(function (collection) {
     collection.features.forEach(function (feature) {
       offices[feature.id] = feature;
-      if (map) { markers[feature.id] = makeMarker(feature); }
+      if (map) { overviewMarkers[feature.id] = makeMarker(feature); }
     });
-    if (map) { drawMarkers(Object.keys(offices), 'overview'); }
+    if (map) {
+      groups.overview.addLayers(Object.keys(offices).map(function (id) { return overviewMarkers[id]; }));
+      drawMarkers(Object.keys(offices), 'overview');
+    }
   }).catch(function () {
     showError(T.error_offices);
+  }).then(function () {
+    // A shared link's search runs once the offices are on the map, so it draws over them.
+    if (shared.get('q') || shared.get('postcode')) { searchFromUrl(); }
   });
 }());

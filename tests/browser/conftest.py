@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -158,3 +160,28 @@ def axe():
         assert results.violations_count == 0, results.generate_report()
 
     return _check
+
+
+@pytest.fixture
+def host_site(live_server: str) -> Iterator[str]:
+    """Another site (origin) on loopback whose page embeds the widget with the script tag."""
+    body = ("<!doctype html><html lang=en><title>Ministry</title><h1>Ministry</h1>"
+            f"<script src='{live_server}/embed.js' data-lang='en' data-height='700' async>"
+            "</script><p id=after>after</p>").encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()

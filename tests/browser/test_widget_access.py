@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from widget_helpers import (
     ARTIFACTS,
     api,
@@ -31,29 +27,49 @@ navigator.geolocation.getCurrentPosition = (...args) => {
 """
 
 
-def test_near_me_sends_only_a_rounded_position_and_shows_the_nearest(open_page, live_server,
-                                                                     axe):
+def test_near_me_sends_only_a_rounded_position_within_the_chosen_radius(open_page, live_server,
+                                                                        axe):
     page, watch = open_page("/", permissions=["geolocation"], geolocation=REGENSBURG)
     page.add_init_script(COUNT_GEOLOCATION)
     page.reload(wait_until="domcontentloaded")
     page.wait_for_selector("#koki-map .koki-cluster")
     assert page.evaluate("window.__geolocationCalls") == 0
+    page.select_option("#koki-radius", "10")
     submit(page, lambda: page.click("#koki-locate"))
     assert page.evaluate("window.__geolocationCalls") == 1
 
-    sent = [u for u in watch.requests if "/api/v1/offices/nearest" in u]
+    sent = [u for u in watch.requests if "/api/v1/offices/" in u]
     assert len(sent) == 1
     query = parse_qs(urlsplit(sent[0]).query)
-    assert query["lat"] == ["49.013"] and query["lon"] == ["12.102"]
+    assert urlsplit(sent[0]).path == "/api/v1/offices/within"
+    assert query == {"lat": ["49.013"], "lon": ["12.102"], "radius_km": ["10"]}
     assert all("49.0134" not in u and "12.1016" not in u for u in watch.requests)
 
-    expected = api(live_server, "/offices/nearest", lat=49.013, lon=12.102, limit=5)
+    expected = api(live_server, "/offices/within", lat=49.013, lon=12.102, radius_km=10)
     assert result_ids(page) == [f["id"] for f in expected["features"]]
+    count = len(expected["features"])
     assert page.inner_text("#koki-status").startswith(
-        "Die 5 nächstgelegenen KoKi-Stellen zu Ihrem Standort.")
+        f"{count} KoKi-Stellen im Umkreis von 10 km um Ihren Standort.")
     assert "Für Ihren Standort ist zuständig: Stadt Regensburg." in page.inner_text(
         "#koki-responsible")
+    assert page.evaluate("document.activeElement.id") == "koki-results-heading"
+    # The position is in no URL and no history entry: Back leads to the page before.
+    assert page.url == live_server + "/"
+    assert "49.0" not in str(page.evaluate("history.state"))
     axe(page)
+    assert_clean(page, watch, live_server)
+
+
+def test_near_me_with_none_in_the_radius_shows_the_nearest(open_page, live_server):
+    mauth = {"latitude": 48.8884, "longitude": 13.5836}  # the Bavarian Forest, far from any
+    page, watch = open_page("/", permissions=["geolocation"], geolocation=mauth)
+    page.select_option("#koki-radius", "5")
+    submit(page, lambda: page.click("#koki-locate"))
+    page.wait_for_function("() => document.querySelectorAll('#koki-result-list > li').length")
+    nearest = api(live_server, "/offices/nearest", lat=48.888, lon=13.584, limit=1)
+    assert result_ids(page) == [nearest["features"][0]["id"]]
+    assert "Im Umkreis von 5 km um Ihren Standort gibt es keine KoKi-Stelle." in page.inner_text(
+        "#koki-status")
     assert_clean(page, watch, live_server)
 
 
@@ -97,12 +113,14 @@ def test_english_text_and_number_format(open_page, live_server, axe):
     assert_clean(page, watch, live_server)
 
 
-def test_without_javascript_the_complete_list_is_there(open_page, live_server):
+def test_without_javascript_the_complete_list_is_one_link_away(open_page, live_server):
     page, _ = open_page("/", wait_for=None, java_script_enabled=False)
-    assert page.locator("#all-offices .office").count() == 96
-    assert page.locator("#all-offices h3").count() == 7
     assert page.locator(".nojs-note").is_visible()
     assert not page.locator("#koki-q").is_visible()
+    assert not page.locator("#koki-map").is_visible()
+    page.click("#all-offices nav a >> text=Oberfranken")
+    page.wait_for_url("**/liste#rb-*")
+    assert page.locator(".office").count() == 96
     assert page.locator("#office-stadt-coburg").is_visible()
 
 
@@ -110,36 +128,14 @@ def test_the_list_page_passes_axe_and_prints_without_the_map(open_page, live_ser
     page, watch = open_page("/liste", wait_for=None)
     assert page.locator(".office").count() == 96
     axe(page)
+    page.emulate_media(media="print")
+    assert page.locator(".office").last.is_visible()
     page, _ = open_page("/")
+    search(page, "96450")
     page.emulate_media(media="print")
     assert page.locator("#koki-map").is_hidden()
     assert page.locator("#koki-form").is_hidden()
-    assert page.locator("#all-offices .office").first.is_visible()
-
-
-@pytest.fixture
-def host_site(live_server: str) -> Iterator[str]:
-    """Another site (origin) on loopback whose page embeds the widget with the script tag."""
-    body = ("<!doctype html><html lang=en><title>Ministry</title><h1>Ministry</h1>"
-            f"<script src='{live_server}/embed.js' data-lang='en' data-height='700' async>"
-            "</script><p id=after>after</p>").encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    assert page.locator("#koki-result-list .result").first.is_visible()
 
 
 def test_embed_script_inserts_a_working_iframe(open_page, live_server, host_site):

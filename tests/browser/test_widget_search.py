@@ -26,7 +26,7 @@ def test_the_map_shows_every_office_clustered_with_attribution(open_page, live_s
     attribution = page.inner_text(".leaflet-control-attribution")
     assert "OpenStreetMap" in attribution and "GeoNames" in attribution
     assert "CC BY 4.0" in attribution
-    assert page.locator("#all-offices .office").count() == 96
+    assert page.locator("#all-offices a[href='/liste']").count() == 1
     axe(page)
     assert_clean(page, watch, live_server)
 
@@ -58,6 +58,8 @@ def test_keyboard_only_postcode_search(open_page, live_server, axe):
     assert page.evaluate("document.activeElement.id") == "koki-submit"
     assert has_visible_focus(page)
     submit(page, lambda: page.keyboard.press("Enter"))
+    # Focus moves to the answer, never to <body> (the button that had it stays enabled).
+    assert page.evaluate("document.activeElement.id") == "koki-results-heading"
 
     expected = api(live_server, "/offices/within", postcode="96450", radius_km=10)
     assert result_ids(page) == [f["id"] for f in expected["features"]]
@@ -86,6 +88,10 @@ def test_keyboard_only_postcode_search(open_page, live_server, axe):
     # The popup on its own: axe over the whole page with a popup open at full zoom takes
     # tens of seconds in Chromium, for no finding the two scoped runs would miss.
     axe(page, ".leaflet-popup-pane")
+    # Escape closes the popup from anywhere and focus is back on the button that opened it.
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".leaflet-popup", state="detached")
+    assert page.evaluate("document.activeElement.textContent").startswith("Auf der Karte zeigen")
     assert_clean(page, watch, live_server)
 
 
@@ -118,12 +124,15 @@ def test_a_postcode_of_two_districts_lets_the_family_pick_its_place(open_page, l
     picker = box.locator(".picker__places button")
     picker.first.wait_for()
     assert picker.count() == 2
+    assert page.evaluate("document.activeElement.className") == "picker"  # the choice first
     axe(page)
     submit(page, lambda: box.get_by_role("button", name=re.compile("^Altdorf")).click())
     text = box.inner_text()
     assert "Für 84032 Altdorf ist zuständig: Landkreis Landshut." in text
     assert "mehreren Kreisen" not in text
     assert page.input_value("#koki-q") == "84032 Altdorf"
+    assert page.evaluate("document.activeElement.id") == "koki-results-heading"
+    assert page.url.endswith("/?q=84032+Altdorf&radius_km=25")
     assert_clean(page, watch, live_server)
 
 
@@ -164,7 +173,7 @@ def test_api_down_during_a_search(open_page, live_server):
     search(page, "96450")
     assert "nicht erreichbar" in page.inner_text("#koki-alert")
     assert offices_on_map(page) == 96
-    assert page.locator("#all-offices .office").count() == 96
+    assert page.evaluate("document.activeElement.id") == "koki-q"  # to correct or try again
     watch.errors = [e for e in watch.errors if "ERR_FAILED" not in e]
     assert_clean(page, watch, live_server)
 
@@ -178,7 +187,7 @@ def test_api_down_at_start_still_leaves_the_list_and_a_message(open_page, live_s
     page.wait_for_selector("#koki-alert:not(:empty)")
     assert "konnten nicht auf die Karte geladen werden" in page.inner_text("#koki-alert")
     assert page.locator("#koki-map.leaflet-container").count() == 1
-    assert page.locator("#all-offices .office").count() == 96
+    assert page.locator("#all-offices a[href='/liste']").count() == 1
     search(page, "96450")  # the search still answers, as a list
     assert len(result_ids(page)) >= 1
     watch.errors = [e for e in watch.errors if "503" not in e]

@@ -23,6 +23,17 @@ def offices_on_map(page) -> int:
     }""")
 
 
+def wait_for_offices_on_map(page, count: int) -> None:
+    """Until the map shows ``count`` offices (it redraws after a zoom)."""
+    page.wait_for_function("""n => {
+        const map = document.getElementById('koki-map');
+        const pins = map.querySelectorAll('.leaflet-marker-icon.koki-pin').length;
+        const clustered = [...map.querySelectorAll('.leaflet-marker-icon .koki-cluster__count')]
+            .reduce((sum, c) => sum + Number(c.dataset.count), 0);
+        return pins + clustered === n;
+    }""", arg=count)
+
+
 def result_ids(page) -> list[str]:
     return page.eval_on_selector_all("#koki-result-list > li",
                                      "items => items.map(i => i.dataset.officeId)")
