@@ -79,7 +79,7 @@ def test_merge_refuses_formula_cells_and_names_row_and_field(staff_sheet, tmp_pa
     monkeypatch.setenv("LOCATOR_OFFICES_FILE", str(offices))
     assert main(["geocode", str(staff_sheet), "-o", str(tmp_path / "o.csv"), "--merge"]) == 0
     stdout = capsys.readouterr().out
-    assert f"0 added, 0 moved, 0 duplicate(s), {len(PAYLOADS) + 2} skipped" in stdout
+    assert f"0 added, 0 moved, 0 updated, 0 duplicate(s), {len(PAYLOADS) + 2} skipped" in stdout
     assert "line 2" in stdout and "name:" in stdout and "street:" in stdout
     assert "city:" in stdout and "a spreadsheet would run it as a formula" in stdout
     text = offices.read_text(encoding="utf-8")

@@ -119,11 +119,12 @@ def test_a_data_reload_renders_the_pages_anew(tmp_path):
     state = LocatorState(settings)
     client = create_app({"TESTING": True, "LOCATOR_STATE": state}).test_client()
     before = client.get("/liste")
-    assert 'href="tel:09841990"' not in before.get_data(as_text=True)
+    assert 'href="tel:+499841990"' not in before.get_data(as_text=True)
 
     with offices.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    rows[0].update(phone="09841 99-0", street="Marktplatz 1", postcode="85049")
+    rows[0].update(phone="09841 99-0", street="Marktplatz 1", postcode="85049",
+                   sources="https://www.ingolstadt.de/", checked_on="2025-01-01")
     with offices.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
@@ -133,7 +134,7 @@ def test_a_data_reload_renders_the_pages_anew(tmp_path):
     after = client.get("/liste", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200  # the old ETag no longer matches
     assert after.headers["ETag"] != before.headers["ETag"]
-    assert 'href="tel:09841990"' in after.get_data(as_text=True)
+    assert 'href="tel:+499841990"' in after.get_data(as_text=True)  # E.164
 
 
 def test_search_answers_are_compressed_but_kept_nowhere(app, client):
