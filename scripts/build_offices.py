@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -30,6 +31,10 @@ from locator.storage import write_atomically, write_csv_atomically
 from locator.textnorm import slug
 
 NAME = "KoKi – Netzwerk frühe Kindheit, {district}"
+# A source's name is the office's own only when it names the KoKi: a Jugendamt's or
+# Landratsamt's name ("Stadtjugendamt München") would present the administration as the office;
+# contact_level already says whose contact the facts are.
+KOKI_NAME = re.compile(r"koki|kinderschutzstelle|frühe\s+(?:kindheit|hilfen)", re.IGNORECASE)
 CONTACT_COLUMNS = (
     "ags", "district", "office_name", "street", "postcode", "city", "phone", "email", "website",
     "opening_hours", "contact_level", "sources", "checked_on", "checked_on_kind", "provenance",
@@ -99,6 +104,12 @@ def _check_contact_row(path: Path, line: int, raw: dict, districts: dict[str, Di
     return row
 
 
+def office_name(facts: dict | None, district: District) -> str:
+    """The KoKi's own name where a source gives one, else the program's name for the district."""
+    named = (facts or {}).get("office_name", "")
+    return named if KOKI_NAME.search(named) else NAME.format(district=district.name)
+
+
 def _has_facts(row: dict[str, str]) -> bool:
     return any(row[f] for f in SOURCED_FIELDS)
 
@@ -130,7 +141,7 @@ def build(data_dir: Path, *, contacts_dir: Path | None = None,
                             field="seat")
         facts = contacts.get(district.ags)
         row = {"id": slug(district.name), "district_ags": district.ags,
-               "name": (facts or {}).get("office_name") or NAME.format(district=district.name)}
+               "name": office_name(facts, district)}
         if facts:
             row.update({f: facts[f] for f in (*SOURCED_FIELDS, "city", "contact_level",
                                               "sources", "checked_on")})

@@ -192,7 +192,8 @@ def build_with(builder, tmp_path: Path, text: str):
 def test_builder_places_an_office_at_its_address_postcode(builder, tmp_path, locator):
     rows = build_with(builder, tmp_path, ALTDORF)
     office = rows["landkreis-landshut"]
-    assert office["name"] == "Kreisjugendamt Landshut"
+    # "Kreisjugendamt Landshut" names the Jugendamt, not the KoKi: the program's name stays.
+    assert office["name"] == "KoKi – Netzwerk frühe Kindheit, Landkreis Landshut"
     assert (office["city"], office["location_precision"]) == ("Altdorf", "postcode")
     # 84032 serves Landshut and Altdorf: the point is Altdorf's within the postcode.
     point = locator.gazetteer.match(AddressQuery("", "84032", "Altdorf"))[0]
@@ -204,6 +205,20 @@ def test_builder_places_an_office_at_its_address_postcode(builder, tmp_path, loc
     assert (seat["name"], seat["location_precision"], seat["city"]) == (
         "KoKi – Netzwerk frühe Kindheit, Landkreis Coburg", "place", "Coburg")
     assert "keine Quelle gefunden" in seat["provenance"]
+
+
+@pytest.mark.parametrize(("named", "expected"), [
+    ("Koordinierende Kinderschutzstelle (KoKi)", "Koordinierende Kinderschutzstelle (KoKi)"),
+    ("Familienbüro KoKi", "Familienbüro KoKi"),
+    ("KoKi – Koordinierungsstelle „Frühe Hilfen“", "KoKi – Koordinierungsstelle „Frühe Hilfen“"),
+    ("Stadtjugendamt München", "KoKi – Netzwerk frühe Kindheit, Landkreis Landshut"),
+    ("Amt für Jugend und Familie", "KoKi – Netzwerk frühe Kindheit, Landkreis Landshut"),
+    ("", "KoKi – Netzwerk frühe Kindheit, Landkreis Landshut"),
+])
+def test_builder_takes_a_source_s_name_only_when_it_names_the_koki(builder, tmp_path, named,
+                                                                    expected):
+    row = ALTDORF.replace("Kreisjugendamt Landshut", named, 1)
+    assert build_with(builder, tmp_path, row)["landkreis-landshut"]["name"] == expected
 
 
 def test_builder_output_is_deterministic_and_loads(builder, tmp_path, districts):
