@@ -267,6 +267,23 @@ def test_empty_geometries_are_left_out(tmp_path, german_areas):
     assert shipped.source == "approximation (district_areas.geojson)"
 
 
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_geojson_naming_its_crs_is_read_in_it_wherever_the_member_is(tmp_path, german_areas,
+                                                                     where):
+    """GeoJSON 2008's "crs" member may follow the features (JSON members have no order): the
+    coordinates are then metres of EPSG:25832 all the same, not degrees."""
+    features = json.loads(german_areas.to_json())["features"]  # EPSG:25832
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}}
+    document = {"type": "FeatureCollection", "features": features}
+    document = {"crs": crs, **document} if where == "first" else {**document, "crs": crs}
+    path = tmp_path / "krs.geojson"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert gpd.read_file(path).crs == "EPSG:25832"  # as GDAL reads it
+    areas = DistrictAreas.from_file(path, official=True)
+    for lat, lon, ags in PLACES:
+        assert areas.key_at(lat, lon) == ags
+
+
 # --- the grid: shortcuts only where one area alone covers a cell ----------------------------------
 
 @pytest.mark.parametrize("tree_min", [2048, 1])
