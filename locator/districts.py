@@ -130,6 +130,8 @@ class DistrictAreas:
                     raise DataError(path, f"not an AGS key: {key!r}", line=row + 1,
                                     field=ags_column or "ags")
         keep = ~(shapely.is_missing(geometries) | shapely.is_empty(geometries))
+        if not keep.any():
+            raise DataError(path, "no area with a geometry")
         geometries = shapely.make_valid(geometries[keep])
         label = f"official boundaries ({path.name})" if official else f"approximation ({path.name})"
         return cls(np.asarray(keys, dtype=object)[keep], geometries, source=label)

@@ -284,6 +284,18 @@ def test_geojson_naming_its_crs_is_read_in_it_wherever_the_member_is(tmp_path, g
         assert areas.key_at(lat, lon) == ags
 
 
+def test_file_without_any_area_is_refused(tmp_path):
+    document = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"AGS": "09463"}, "geometry": None},
+        {"type": "Feature", "properties": {"AGS": "09473"},
+         "geometry": {"type": "Polygon", "coordinates": []}}]}
+    path = tmp_path / "krs.geojson"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        DistrictAreas.from_file(path, official=True)
+    assert str(caught.value) == f"{path}: no area with a geometry"
+
+
 # --- the grid: shortcuts only where one area alone covers a cell ----------------------------------
 
 @pytest.mark.parametrize("tree_min", [2048, 1])
