@@ -323,6 +323,12 @@ def test_the_key_column_is_the_first_features(tmp_path):
                                       f"({' / '.join(AGS_COLUMNS)}); columns are GEN")
 
 
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(DataError) as caught:
+        DistrictAreas.from_file(tmp_path / "kreise.gpkg", official=True)
+    assert str(caught.value) == f"{tmp_path / 'kreise.gpkg'}: district area file not found"
+
+
 def test_file_without_any_area_is_refused(tmp_path):
     document = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"AGS": "09463"}, "geometry": None},
@@ -402,6 +408,23 @@ def test_areas_at_negative_metres(tree_min):
     assert areas.key_at_xy(30_001, 0) is None
 
 
+@pytest.mark.parametrize("tree_min", [2048, 1])
+@pytest.mark.parametrize("axis", ["x", "y"])
+def test_overlap_at_negative_metres(tree_min, axis):
+    # 09161 and 09162 overlap from -12 to -11 km: there the smaller key answers, though the
+    # next cell towards the origin lies inside 09162 alone.
+    low, high = shapely.box(-30_000, -30_000, -11_000, 30_000), shapely.box(-12_000, -30_000,
+                                                                             30_000, 30_000)
+    both, high_only = (-11_500, 2_500), (-8_500, 2_500)
+    if axis == "y":  # the same, mirrored on the diagonal
+        low, high = (shapely.transform(g, lambda xy: xy[:, ::-1]) for g in (low, high))
+        both, high_only = both[::-1], high_only[::-1]
+    areas = DistrictAreas(np.array(["09161", "09162"], dtype=object), np.array([low, high]),
+                          source="test", tree_min=tree_min)
+    assert areas.key_at_xy(*both) == "09161"
+    assert areas.key_at_xy(*high_only) == "09162"
+
+
 def test_foreign_areas_answer_without_shortcuts():
     # A country code covers whole cells too: answered by testing the point, the same answers.
     austria = shapely.box(0, 0, 20_000, 20_000)
@@ -421,3 +444,6 @@ def test_shipped_areas_answer_real_places_by_point_and_by_metres():
     assert areas.key_at(47.8095, 13.0550) == "AT"   # Salzburg
     assert areas.key_at(0.0, 0.0) is None
     assert len(areas.keys) == 411
+    # Plain str, not numpy's: answers are plain values (orjson refuses numpy dict keys).
+    assert {type(k) for k in areas.keys} == {str}
+    assert type(areas.key_at(50.2580, 10.9645)) is str
