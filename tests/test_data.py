@@ -175,6 +175,22 @@ def test_unknown_precision_lists_the_known_ones(tmp_path, districts, office_rows
                                  "one of address, street, postcode, place")
 
 
+def test_header_and_missing_file_messages_in_full(tmp_path, districts, office_rows):
+    short = write(tmp_path / "short.csv", office_rows,
+                  columns=[c for c in OFFICE_COLUMNS if c not in ("lat", "lon")])
+    long = write(tmp_path / "long.csv", office_rows, columns=[*OFFICE_COLUMNS, "fax", "emial"])
+    for path, message in [
+        (short, "line 1: missing column(s): lat, lon"),
+        (long, f"line 1: unknown column(s): fax, emial; expected {', '.join(OFFICE_COLUMNS)}"),
+    ]:
+        with pytest.raises(DataError) as caught:
+            read_offices(path, districts)
+        assert str(caught.value) == f"{path}, {message}"
+    with pytest.raises(DataError) as caught:
+        read_offices(tmp_path / "nope.csv", districts)
+    assert str(caught.value) == f"{tmp_path / 'nope.csv'}: office file not found"
+
+
 def test_too_many_fields_in_a_row(tmp_path, districts, office_rows):
     path = write(tmp_path / "offices.csv", office_rows)
     with path.open("a", encoding="utf-8") as fh:
