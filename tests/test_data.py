@@ -191,6 +191,16 @@ def test_header_and_missing_file_messages_in_full(tmp_path, districts, office_ro
     assert str(caught.value) == f"{tmp_path / 'nope.csv'}: office file not found"
 
 
+def test_a_byte_that_is_not_utf8_is_placed_on_its_line(tmp_path, districts, office_rows):
+    path = write(tmp_path / "offices.csv", office_rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace("frühe".encode(), "frühe".encode("cp1252"), 1)  # Rosenheim
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataError) as caught:
+        read_offices(path, districts)
+    assert str(caught.value).startswith(f"{path}, line 4: not UTF-8 (invalid")
+
+
 def test_too_many_fields_in_a_row(tmp_path, districts, office_rows):
     path = write(tmp_path / "offices.csv", office_rows)
     with path.open("a", encoding="utf-8") as fh:
