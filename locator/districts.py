@@ -113,12 +113,12 @@ class DistrictAreas:
         """Read GeoJSON directly, or any other vector file GDAL reads, with an AGS column."""
         if not path.exists():
             raise DataError(path, "district area file not found")
-        if path.suffix.lower() in (".geojson", ".json") and not _declares_crs(path):
+        read = None
+        if path.suffix.lower() in (".geojson", ".json"):
             # The shipped default (RFC 7946: WGS84): parsed without GDAL, which would cost
             # ~30 MB per worker. Older GeoJSON with a "crs" member goes through GDAL.
-            keys, geometries, columns = _read_geojson(path, ags_column)
-        else:
-            keys, geometries, columns = _read_with_gdal(path, ags_column)
+            read = _read_geojson(path, ags_column)
+        keys, geometries, columns = read or _read_with_gdal(path, ags_column)
         if keys is None:
             wanted = ags_column or " / ".join(AGS_COLUMNS)
             raise DataError(path, f"no district key column ({wanted}); columns are "
@@ -130,6 +130,8 @@ class DistrictAreas:
                     raise DataError(path, f"not an AGS key: {key!r}", line=row + 1,
                                     field=ags_column or "ags")
         keep = ~(shapely.is_missing(geometries) | shapely.is_empty(geometries))
+        if not keep.any():
+            raise DataError(path, "no area with a geometry")
         geometries = shapely.make_valid(geometries[keep])
         label = f"official boundaries ({path.name})" if official else f"approximation ({path.name})"
         return cls(np.asarray(keys, dtype=object)[keep], geometries, source=label)
@@ -173,17 +175,14 @@ def _district_key(value: object) -> str:
     return text.zfill(5)[:5] if text.isdigit() else text
 
 
-def _declares_crs(path: Path) -> bool:
-    """Whether a GeoJSON file names its CRS (GeoJSON 2008, e.g. EPSG:25832 from QGIS/ogr2ogr);
-    the member precedes the features in what those tools write."""
-    with path.open("rb") as fh:
-        return b'"crs"' in fh.read(4096)
-
-
 def _read_geojson(path: Path, ags_column: str | None):
+    """(keys, geometries in EPSG:25832, columns) of RFC 7946 GeoJSON; None for GeoJSON 2008
+    that names its CRS (e.g. EPSG:25832 from QGIS/ogr2ogr), a "crs" member anywhere in it."""
     try:
         text = path.read_text(encoding="utf-8")
         document = json.loads(text)
+        if "crs" in document:
+            return None
         features = document["features"]
         properties = [f.get("properties") or {} for f in features]
         columns = list(dict.fromkeys(k for p in properties[:1] for k in p))

@@ -12,7 +12,7 @@ import pytest
 from locator.config import REPO_GEODATA, Settings
 from locator.districts import load_bavarian_districts
 from locator.errors import DataError
-from locator.offices import OFFICE_COLUMNS, read_offices
+from locator.offices import OFFICE_COLUMNS, check_row, read_offices
 from locator.service import Locator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,14 +164,56 @@ def test_not_utf8_missing_and_empty_files(tmp_path, districts):
         read_offices(empty, districts)
 
 
+@pytest.mark.parametrize(("lat", "lon"), [("47.2", "8.9"), ("50.65", "13.95")])
+def test_the_bounding_box_edges_are_inside_it(tmp_path, districts, office_rows, lat, lon):
+    clean = check_row(tmp_path / "offices.csv", 2, {**office_rows[0], "lat": lat, "lon": lon},
+                      districts)
+    assert (clean["lat"], clean["lon"]) == (float(lat), float(lon))
+
+
+def test_unknown_precision_lists_the_known_ones(tmp_path, districts, office_rows):
+    path = tmp_path / "offices.csv"
+    with pytest.raises(DataError) as caught:
+        check_row(path, 7, {**office_rows[0], "location_precision": "exact"}, districts)
+    assert str(caught.value) == (f"{path}, line 7, field 'location_precision': 'exact' is not "
+                                 "one of address, street, postcode, place")
+
+
+def test_header_and_missing_file_messages_in_full(tmp_path, districts, office_rows):
+    short = write(tmp_path / "short.csv", office_rows,
+                  columns=[c for c in OFFICE_COLUMNS if c not in ("lat", "lon")])
+    long = write(tmp_path / "long.csv", office_rows, columns=[*OFFICE_COLUMNS, "fax", "emial"])
+    for path, message in [
+        (short, "line 1: missing column(s): lat, lon"),
+        (long, f"line 1: unknown column(s): fax, emial; expected {', '.join(OFFICE_COLUMNS)}"),
+    ]:
+        with pytest.raises(DataError) as caught:
+            read_offices(path, districts)
+        assert str(caught.value) == f"{path}, {message}"
+    with pytest.raises(DataError) as caught:
+        read_offices(tmp_path / "nope.csv", districts)
+    assert str(caught.value) == f"{tmp_path / 'nope.csv'}: office file not found"
+
+
+def test_a_byte_that_is_not_utf8_is_placed_on_its_line(tmp_path, districts, office_rows):
+    path = write(tmp_path / "offices.csv", office_rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace("frühe".encode(), "frühe".encode("cp1252"), 1)  # Rosenheim
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataError) as caught:
+        read_offices(path, districts)
+    assert str(caught.value).startswith(f"{path}, line 4: not UTF-8 (invalid")
+
+
 def test_too_many_fields_in_a_row(tmp_path, districts, office_rows):
     path = write(tmp_path / "offices.csv", office_rows)
     with path.open("a", encoding="utf-8") as fh:
         row = {**office_rows[0], "id": "x", "name": "y"}
         cells = [row.get(c, "").replace(",", " ") for c in OFFICE_COLUMNS]
         fh.write(",".join([*cells, "surplus"]) + "\n")
-    with pytest.raises(DataError, match="line 98: more fields than columns"):
+    with pytest.raises(DataError) as caught:
         read_offices(path, districts)
+    assert str(caught.value) == f"{path}, line 98: more fields than columns"
 
 
 def data_dir_copy(tmp_path: Path) -> Path:

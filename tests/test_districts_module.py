@@ -4,6 +4,7 @@ key normalisation, and the grid's shortcuts where areas meet or overlap."""
 from __future__ import annotations
 
 import json
+import locale
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +14,7 @@ import shapely
 from locator.config import REPO_GEODATA
 from locator.crs import to_metric
 from locator.districts import (
+    AGS_COLUMNS,
     DistrictAreas,
     is_bavarian,
     load_bavarian_districts,
@@ -209,6 +211,7 @@ def test_named_column_that_is_missing_is_refused(tmp_path, german_areas, suffix)
     (["AT"], "AT", 1),
     (["09463", "Bayern"], "Bayern", 2),
     (["09463", "09a63"], "09a63", 2),
+    (["09463", "0946a.0"], "0946a.0", 2),  # only a number loses its ".0"
 ])
 @pytest.mark.parametrize("column", [None, "KRS_KEY"])
 def test_official_file_with_a_key_that_is_no_ags_is_refused(tmp_path, keys, bad, row, column):
@@ -267,6 +270,77 @@ def test_empty_geometries_are_left_out(tmp_path, german_areas):
     assert shipped.source == "approximation (district_areas.geojson)"
 
 
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_geojson_naming_its_crs_is_read_in_it_wherever_the_member_is(tmp_path, german_areas,
+                                                                     where):
+    """GeoJSON 2008's "crs" member may follow the features (JSON members have no order): the
+    coordinates are then metres of EPSG:25832 all the same, not degrees."""
+    features = json.loads(german_areas.to_json())["features"]  # EPSG:25832
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}}
+    document = {"type": "FeatureCollection", "features": features}
+    document = {"crs": crs, **document} if where == "first" else {**document, "crs": crs}
+    path = tmp_path / "krs.geojson"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert gpd.read_file(path).crs == "EPSG:25832"  # as GDAL reads it
+    areas = DistrictAreas.from_file(path, official=True)
+    for lat, lon, ags in PLACES:
+        assert areas.key_at(lat, lon) == ags
+
+
+@pytest.fixture
+def ascii_locale():
+    """A locale whose default encoding is not UTF-8 (a bare C locale; Windows' is cp1252): the
+    data files must not be read in it."""
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    yield
+    locale.setlocale(locale.LC_CTYPE, before)
+
+
+def test_data_files_are_read_as_utf8_whatever_the_locale(ascii_locale):
+    districts = load_bavarian_districts(REPO_GEODATA / "districts.csv")
+    assert districts["09183"].name == "Landkreis Mühldorf a.Inn"
+    areas = DistrictAreas.from_file(REPO_GEODATA / "district_areas.geojson")
+    for lat, lon, ags in PLACES:
+        assert areas.key_at(lat, lon) == ags
+
+
+def test_the_key_column_is_the_first_features(tmp_path):
+    """A file's columns are its first feature's, as the tools that write GeoJSON give every
+    feature the same ones: a first feature without the key stops the file, rather than read
+    it with a key 'None'."""
+    def feature(properties, lon):
+        return {"type": "Feature", "properties": properties, "geometry": {
+            "type": "Polygon", "coordinates": [[[lon, 50.2], [lon + 0.1, 50.2],
+                                                [lon + 0.1, 50.3], [lon, 50.3], [lon, 50.2]]]}}
+    document = {"type": "FeatureCollection", "features": [
+        feature({"GEN": "Coburg"}, 10.9), feature({"AGS": "09473", "GEN": "Coburg"}, 11.0)]}
+    path = tmp_path / "krs.geojson"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        DistrictAreas.from_file(path)
+    assert str(caught.value).endswith("no district key column "
+                                      f"({' / '.join(AGS_COLUMNS)}); columns are GEN")
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(DataError) as caught:
+        DistrictAreas.from_file(tmp_path / "kreise.gpkg", official=True)
+    assert str(caught.value) == f"{tmp_path / 'kreise.gpkg'}: district area file not found"
+
+
+def test_file_without_any_area_is_refused(tmp_path):
+    document = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"AGS": "09463"}, "geometry": None},
+        {"type": "Feature", "properties": {"AGS": "09473"},
+         "geometry": {"type": "Polygon", "coordinates": []}}]}
+    path = tmp_path / "krs.geojson"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        DistrictAreas.from_file(path, official=True)
+    assert str(caught.value) == f"{path}: no area with a geometry"
+
+
 # --- the grid: shortcuts only where one area alone covers a cell ----------------------------------
 
 @pytest.mark.parametrize("tree_min", [2048, 1])
@@ -291,6 +365,21 @@ def test_a_cell_inside_one_area_and_touched_by_a_smaller_key(tree_min):
 
 
 @pytest.mark.parametrize("tree_min", [2048, 1])
+def test_small_areas_inside_cells_off_the_diagonal(tree_min):
+    # As above, in cells whose column and row differ: (10..15 km, 5..10 km) and (5..10 km,
+    # 15..20 km). Each cell's own box decides whether it lies in the big area alone.
+    big = shapely.box(0, 0, 30_000, 30_000)
+    east_low = shapely.box(12_000, 6_000, 14_000, 8_000)
+    west_high = shapely.box(6_000, 16_000, 8_000, 18_000)
+    areas = DistrictAreas(np.array(["09162", "09161", "09161"], dtype=object),
+                          np.array([big, east_low, west_high]), source="test", tree_min=tree_min)
+    assert areas.key_at_xy(13_000, 7_000) == "09161"
+    assert areas.key_at_xy(7_000, 17_000) == "09161"
+    assert areas.key_at_xy(11_000, 9_000) == "09162"
+    assert areas.key_at_xy(9_000, 19_000) == "09162"
+
+
+@pytest.mark.parametrize("tree_min", [2048, 1])
 def test_areas_meeting_on_a_cell_border(tree_min):
     # Two Bavarian areas meet at x = 10 km, a cell border: on it the smaller key answers.
     west, east = shapely.box(0, 0, 10_000, 30_000), shapely.box(10_000, 0, 30_000, 30_000)
@@ -302,6 +391,38 @@ def test_areas_meeting_on_a_cell_border(tree_min):
     assert areas.key_at_xy(2_500, 2_500) == "09474"
     assert areas.key_at_xy(27_500, 27_500) == "09473"
     assert areas.keys == {"09473", "09474"}
+
+
+@pytest.mark.parametrize("tree_min", [2048, 1])
+def test_areas_at_negative_metres(tree_min):
+    # West and south of EPSG:25832's origin the metres, and so the grid's cells, are negative.
+    west = shapely.box(-30_000, -30_000, -10_000, 30_000)
+    east = shapely.box(-10_000, -30_000, 30_000, 30_000)
+    areas = DistrictAreas(np.array(["09474", "09473"], dtype=object), np.array([west, east]),
+                          source="test", tree_min=tree_min)
+    assert areas.key_at_xy(-27_500, -27_500) == "09474"
+    assert areas.key_at_xy(-12_500, 2_500) == "09474"
+    assert areas.key_at_xy(-10_000, 2_500) == "09473"  # the shared edge: the smaller key
+    assert areas.key_at_xy(-2_500, -2_500) == "09473"
+    assert areas.key_at_xy(27_500, 27_500) == "09473"
+    assert areas.key_at_xy(30_001, 0) is None
+
+
+@pytest.mark.parametrize("tree_min", [2048, 1])
+@pytest.mark.parametrize("axis", ["x", "y"])
+def test_overlap_at_negative_metres(tree_min, axis):
+    # 09161 and 09162 overlap from -12 to -11 km: there the smaller key answers, though the
+    # next cell towards the origin lies inside 09162 alone.
+    low, high = shapely.box(-30_000, -30_000, -11_000, 30_000), shapely.box(-12_000, -30_000,
+                                                                             30_000, 30_000)
+    both, high_only = (-11_500, 2_500), (-8_500, 2_500)
+    if axis == "y":  # the same, mirrored on the diagonal
+        low, high = (shapely.transform(g, lambda xy: xy[:, ::-1]) for g in (low, high))
+        both, high_only = both[::-1], high_only[::-1]
+    areas = DistrictAreas(np.array(["09161", "09162"], dtype=object), np.array([low, high]),
+                          source="test", tree_min=tree_min)
+    assert areas.key_at_xy(*both) == "09161"
+    assert areas.key_at_xy(*high_only) == "09162"
 
 
 def test_foreign_areas_answer_without_shortcuts():
@@ -323,3 +444,6 @@ def test_shipped_areas_answer_real_places_by_point_and_by_metres():
     assert areas.key_at(47.8095, 13.0550) == "AT"   # Salzburg
     assert areas.key_at(0.0, 0.0) is None
     assert len(areas.keys) == 411
+    # Plain str, not numpy's: answers are plain values (orjson refuses numpy dict keys).
+    assert {type(k) for k in areas.keys} == {str}
+    assert type(areas.key_at(50.2580, 10.9645)) is str

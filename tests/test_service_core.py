@@ -349,6 +349,29 @@ def test_every_area_and_postcode_district_set_has_its_responsibility(locator):
         False, False, (), ())
 
 
+RESPONSIBILITIES = [  # origin, (in_bavaria, ambiguous, districts, office_ids)
+    ({"postcode": "96450"}, (True, False, (("09463", "Stadt Coburg"),), ("stadt-coburg",))),
+    ({"postcode": "85570"}, (True, True, (("09175", "Landkreis Ebersberg"),
+                                          ("09177", "Landkreis Erding")),
+                             ("landkreis-ebersberg", "landkreis-erding"))),
+    ({"lat": 48.7758, "lon": 9.1829}, (False, False, (("08111", "Stuttgart"),), ())),
+    ({"lat": 47.8095, "lon": 13.0550}, (False, False, (), ())),  # Salzburg: a country code
+]
+
+
+def test_responsibilities_built_at_load(settings):
+    # A Locator of its own, not the session's: mutation testing runs a test against mutants of
+    # the functions the test itself calls, and the session's Locator is built only once.
+    locator = Locator.from_settings(settings)
+    for origin, expected in RESPONSIBILITIES:
+        found = locator.locate(**origin).responsibility
+        assert (found.in_bavaria, found.ambiguous, found.districts, found.office_ids) == (
+            expected), origin
+    # The gazetteer's places carry the official district names, not GeoNames' own.
+    place = locator.gazetteer.match("Mühldorf am Inn")[0].place
+    assert (place.district_ags, place.district_name) == ("09183", "Landkreis Mühldorf a.Inn")
+
+
 def test_each_bavarian_district_is_answered_by_its_own_offices(locator):
     for ags, district in locator.districts.items():
         found = [r for r in locator.responsibilities() if r.districts == ((ags, district.name),)]
