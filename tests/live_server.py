@@ -167,22 +167,16 @@ class LiveServer:
     @property
     def error_log(self) -> str:
         """Everything gunicorn and the app wrote to stderr/stdout so far."""
-        return _read(self.error_log_file)
+        return read_log(self.error_log_file)
 
     @property
     def access_log(self) -> str:
-        return _read(self.access_log_file)
+        return read_log(self.access_log_file)
 
     def get(self, path: str, *, headers: Mapping[str, str] | None = None,
             timeout_s: float = 10.0) -> tuple[int, dict[str, str], bytes]:
         """One GET on a new connection: (status, headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
-        try:
-            conn.request("GET", path, headers=dict(headers or {}))
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
+        return http_get(self.port, path, headers=headers, timeout_s=timeout_s)
 
 
 def _no_control_socket() -> list[str]:
@@ -196,7 +190,20 @@ def _no_control_socket() -> list[str]:
     return ["--no-control-socket"] if "control_socket_disable" in names else []
 
 
-def _read(path: Path) -> str:
+def http_get(port: int, path: str, *, headers: Mapping[str, str] | None = None,
+             timeout_s: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """One GET to 127.0.0.1:port on a new connection: (status, headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    try:
+        conn.request("GET", path, headers=dict(headers or {}))
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def read_log(path: Path) -> str:
+    """A log file's text so far ("" before it exists)."""
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:

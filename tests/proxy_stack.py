@@ -11,7 +11,6 @@ hint (scripts/install-nginx), except under CI=true where they fail.
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import signal
@@ -23,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from live_server import free_port
+from live_server import free_port, http_get, read_log
 
 from locator.deploy.nginx import ProxyConfig, render
 
@@ -82,14 +81,14 @@ class Nginx:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"nginx exited with {self.process.returncode}: "
-                                   f"{_read(self.stderr_file)}{_read(self.error_log_file)}")
+                                   f"{read_log(self.stderr_file)}{read_log(self.error_log_file)}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return self
             except OSError:
                 time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"nginx did not listen in {timeout_s} s: {_read(self.stderr_file)}")
+        raise RuntimeError(f"nginx did not listen in {timeout_s} s: {read_log(self.stderr_file)}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -109,22 +108,16 @@ class Nginx:
 
     @property
     def access_log(self) -> str:
-        return _read(self.access_log_file)
+        return read_log(self.access_log_file)
 
     @property
     def error_log(self) -> str:
-        return _read(self.error_log_file) + _read(self.stderr_file)
+        return read_log(self.error_log_file) + read_log(self.stderr_file)
 
     def get(self, path: str, *, headers: Mapping[str, str] | None = None,
             timeout_s: float = 10.0) -> tuple[int, dict[str, str], bytes]:
         """One GET on a new connection: (status, headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
-        try:
-            conn.request("GET", path, headers=dict(headers or {}))
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
+        return http_get(self.port, path, headers=headers, timeout_s=timeout_s)
 
 
 def raw_exchange(port: int, data: bytes, *, timeout_s: float = 10.0) -> bytes:
@@ -140,8 +133,3 @@ def raw_exchange(port: int, data: bytes, *, timeout_s: float = 10.0) -> bytes:
     return answer
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
