@@ -182,7 +182,7 @@ def _geocode(args) -> int:
         gazetteer, areas = locator.gazetteer, locator.areas
     else:
         districts = load_bavarian_districts(settings.district_names_file)
-        gazetteer = Gazetteer.from_file(settings.postcodes_file,
+        gazetteer = Gazetteer.load(settings.postcodes_file,
                                         district_names={a: d.name for a, d in districts.items()})
         if name != OFFLINE:  # online points get their district from the areas
             areas = DistrictAreas.from_file(settings.areas_file,

@@ -136,7 +136,7 @@ class Locator:
     @classmethod
     def _load(cls, settings: Settings) -> Locator:
         districts = load_bavarian_districts(settings.district_names_file)
-        gazetteer = Gazetteer.from_file(
+        gazetteer = Gazetteer.load(
             settings.postcodes_file, district_names={a: d.name for a, d in districts.items()}
         )
         areas = DistrictAreas.from_file(

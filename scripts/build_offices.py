@@ -119,7 +119,7 @@ def build(data_dir: Path, *, contacts_dir: Path | None = None,
     """The office rows, in the seats' order; DataError names the bad input."""
     today = today or dt.date.today()
     districts = load_bavarian_districts(data_dir / "districts.csv")
-    gazetteer = Gazetteer.from_file(
+    gazetteer = Gazetteer.load(
         data_dir / "postcodes.csv", district_names={a: d.name for a, d in districts.items()}
     )
     contacts = read_contacts(contacts_dir or data_dir / "sources" / "contacts", districts, today)

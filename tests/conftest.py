@@ -9,10 +9,17 @@ from script_loader import load_script
 
 from locator import create_app
 from locator.config import REPO_GEODATA, Settings
+from locator.gazetteer import Gazetteer
 from locator.offices import OFFICE_COLUMNS
 from locator.service import Locator
 from locator.state import LocatorState
 from locator.storage import write_csv_atomically
+
+
+def pytest_sessionstart(session):
+    # Gazetteer.load keeps the last gazetteer of the process; a session (under scripts/mutate:
+    # each mutant's) builds its own, so a mutant of the gazetteer's loading is really run.
+    Gazetteer.forget_loaded()
 
 
 @pytest.fixture(scope="session")

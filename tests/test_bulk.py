@@ -417,6 +417,7 @@ def test_office_district_problems(locator, text, location, problem):
     assert ags == "" and problem in why
 
 
+@pytest.mark.slow  # starts and kills the command
 def test_killed_merge_leaves_the_data_intact(tmp_path, offices_copy, settings):
     """SIGKILL while the new office file is half written: the data file is the old one."""
     original = offices_copy.read_bytes()

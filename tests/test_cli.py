@@ -102,6 +102,7 @@ def test_merge_with_dry_run_reports_without_writing(tmp_path, seat_offices, monk
 
 # --- the installed console script ---------------------------------------------------------
 
+@pytest.mark.slow  # starts the console script twice
 def test_console_script_geocodes_and_merges(tmp_path, settings):
     offices = tmp_path / "offices.csv"
     shutil.copy(settings.offices_file, offices)
@@ -115,13 +116,12 @@ def test_console_script_geocodes_and_merges(tmp_path, settings):
     assert "98 offices in 96 of 96 districts" in check.stdout
 
 
-def test_check_passes_on_the_shipped_data():
-    done = run("check")
-    assert done.returncode == 0, done.stderr
-    assert "all checks passed" in done.stdout
+def test_check_passes_on_the_shipped_data(capsys):
+    assert main(["check"]) == 0
+    assert "all checks passed" in capsys.readouterr().out
 
 
-def test_check_names_file_line_and_field(tmp_path, settings):
+def test_check_names_file_line_and_field(tmp_path, settings, monkeypatch, capsys):
     lines = settings.offices_file.read_text(encoding="utf-8").splitlines(keepends=True)
     fields = next(csv.reader([lines[4]]))
     fields[OFFICE_COLUMNS.index("lat")] = "4x.1"  # lat of the office on line 5
@@ -130,11 +130,12 @@ def test_check_names_file_line_and_field(tmp_path, settings):
         fh.writelines(lines[:4])
         csv.writer(fh, lineterminator="\n").writerow(fields)
         fh.writelines(lines[5:])
-    done = run("check", env={"LOCATOR_OFFICES_FILE": str(broken)})
-    assert done.returncode == 1
-    assert f"{broken}, line 5, field 'lat': '4x.1' is not a number" in done.stderr
+    monkeypatch.setenv("LOCATOR_OFFICES_FILE", str(broken))
+    assert main(["check"]) == 1
+    assert f"{broken}, line 5, field 'lat': '4x.1' is not a number" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts `locator serve` (gunicorn)
 def test_serve_answers_health_checks(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -160,6 +161,7 @@ def test_serve_answers_health_checks(tmp_path):
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # starts, interrupts and re-runs the command
 def test_interrupted_online_run_resumes_from_the_cache(tmp_path):
     """Ctrl-C loses nothing: what was geocoded is cached, the re-run asks only for the rest."""
     source = tmp_path / "streets.csv"
@@ -198,6 +200,7 @@ def test_interrupted_online_run_resumes_from_the_cache(tmp_path):
     assert [r["Name"] for r in rows] == [f"KoKi {i}" for i in range(1, 13)]
 
 
+@pytest.mark.slow  # starts the command on a pseudo-terminal
 def test_progress_bar_on_a_terminal(tmp_path):
     """On a terminal, stderr shows tqdm's bar; off a terminal (the other tests), nothing."""
     primary, secondary = pty.openpty()

@@ -206,6 +206,7 @@ def test_gunicorn_refuses_to_start_and_says_why(data_dir, fault):
 
 # --- bulk geocoding: an unusable cache stops the run before anything is asked or written ----------
 
+@pytest.mark.slow  # starts the command
 @pytest.mark.parametrize("fault", ["cache folder is a file", "cache file is not SQLite"])
 def test_unusable_geocoding_cache_stops_the_cli_and_loses_nothing(data_dir, tmp_path, fault):
     source = tmp_path / "stellen.csv"

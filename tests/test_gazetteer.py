@@ -18,8 +18,8 @@ from locator.textnorm import place_key, short_place_keys, slug, split_house_numb
 def gazetteer() -> Gazetteer:
     settings = Settings.from_env({})
     districts = load_bavarian_districts(settings.district_names_file)
-    return Gazetteer.from_file(settings.postcodes_file,
-                               district_names={a: d.name for a, d in districts.items()})
+    return Gazetteer.load(settings.postcodes_file,
+                          district_names={a: d.name for a, d in districts.items()})
 
 
 def test_the_offline_gazetteer_cannot_make_a_request(gazetteer):

@@ -106,6 +106,7 @@ def test_street_precision_from_a_road(online):
     assert found.raw["precision"] == "street"
 
 
+@pytest.mark.slow  # waits out real rate limits and back-offs
 def test_requests_are_rate_limited(tmp_path, server, gazetteer):
     settings = online_settings(server, tmp_path, LOCATOR_GEOCODER_MIN_DELAY_S="0.3")
     geocoder = build_geocoder(settings, gazetteer)
@@ -120,6 +121,7 @@ def test_requests_are_rate_limited(tmp_path, server, gazetteer):
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.3 - JITTER_S
 
 
+@pytest.mark.slow  # waits out real rate limits and back-offs
 def test_transient_errors_are_retried_with_back_off(online, server):
     server.plan.extend(["500", "timeout", "garbage"])
     found = online.geocode(ADDRESS)
@@ -135,6 +137,7 @@ def test_transient_errors_are_retried_with_back_off(online, server):
     assert times[3] - times[0] >= 0.3 + 7 * backoff - JITTER_S  # 0.45 s without back-off
 
 
+@pytest.mark.slow  # waits out real rate limits and back-offs
 def test_429_waits_as_long_as_retry_after_says(online, server):
     server.plan.append("429")
     found = online.geocode(ADDRESS)
@@ -143,6 +146,7 @@ def test_429_waits_as_long_as_retry_after_says(online, server):
     assert second.at - first.at >= 1.0 - JITTER_S  # Retry-After: 1
 
 
+@pytest.mark.slow  # waits out real rate limits and back-offs
 def test_failing_service_falls_back_to_the_gazetteer(online, server):
     server.plan.extend(["500"] * 4)
     found = online.geocode(ADDRESS)
@@ -233,6 +237,7 @@ def test_the_http_api_never_asks_an_online_geocoder(monkeypatch, tmp_path, serve
     assert len(server.requests) == 1
 
 
+@pytest.mark.slow  # starts a fresh interpreter
 def test_the_service_does_not_even_load_the_online_geocoders():
     """Structural half of the proof: serving, with a search, never imports locator.geocoding
     (geopy's geocoder classes themselves load with geopy; nothing builds or calls one)."""

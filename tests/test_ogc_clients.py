@@ -14,6 +14,7 @@ from owslib.ogcapi.features import Features
 from locator.crs import to_metric
 
 UTM32 = "http://www.opengis.net/def/crs/EPSG/0/25832"
+pytestmark = pytest.mark.slow  # starts gunicorn
 
 
 @pytest.fixture(scope="module")

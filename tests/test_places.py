@@ -237,3 +237,39 @@ def test_the_committed_data_knows_every_seat_and_its_population(locator):
     assert all(p.population > 0 for p in seats)
     assert places[("Pfaffenhofen an der Ilm", "09186")].seat == "Kreisstadt"
     assert places[("Regensburg", "09362")].seat == "kreisfreie Stadt"  # also Landkreis' seat
+
+
+def test_load_reuses_the_last_gazetteer_only_for_the_same_bytes_and_names(tmp_path):
+    path = tmp_path / "postcodes.csv"
+    coburg = "96450,Coburg,Bayern,BY,Coburg,09463,50.2594,10.9638,4\n"
+    path.write_text(f"{HEADER}\n{coburg}", encoding="utf-8")
+    names = {"09463": "Coburg"}
+    first = Gazetteer.load(path, district_names=names)
+    assert Gazetteer.load(path, district_names=dict(names)) is first
+    # Other district names: other labels, so a gazetteer of its own.
+    renamed = Gazetteer.load(path, district_names={"09463": "Stadt Coburg"})
+    assert renamed is not first
+    assert renamed.postcode("96450").places[0].district_name == "Stadt Coburg"
+    # The same path with other bytes (a rebuilt file) is loaded anew, not served from memory.
+    path.write_text(f"{HEADER}\n{coburg}96472,Rödental,Bayern,BY,Coburg,09473,50.29,11.04,4\n",
+                    encoding="utf-8")
+    rebuilt = Gazetteer.load(path, district_names={"09463": "Stadt Coburg"})
+    assert rebuilt is not renamed
+    assert rebuilt.postcode("96472") is not None and renamed.postcode("96472") is None
+    # A bad file is refused by name, as from_file refuses it, and a missing one too.
+    path.write_text(f"{HEADER}\n96450,Coburg,Bayern,BY,Coburg,09463,95.0,10.9638,4\n",
+                    encoding="utf-8")
+    with pytest.raises(DataError, match=r"postcodes.csv, line 2, field 'lat'"):
+        Gazetteer.load(path)
+    with pytest.raises(DataError, match="gazetteer file not found"):
+        Gazetteer.load(tmp_path / "nosuch.csv")
+
+
+def test_a_reload_of_new_offices_keeps_the_gazetteer(seat_offices):
+    from locator.config import Settings
+    from locator.service import Locator
+
+    shipped = Locator.from_settings(Settings.from_env({}))
+    merged = Locator.from_settings(Settings.from_env({"LOCATOR_OFFICES_FILE": str(seat_offices)}))
+    assert merged.data_version != shipped.data_version  # other offices: another version
+    assert merged.gazetteer is shipped.gazetteer  # but the same postcodes, loaded once

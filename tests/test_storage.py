@@ -47,6 +47,7 @@ def whole_version(path) -> int:
     return version
 
 
+@pytest.mark.slow  # kills a writer process at 8 moments
 def test_a_kill_at_any_moment_leaves_data_and_backup_whole(tmp_path):
     path = tmp_path / "offices.csv"
     backup = tmp_path / "offices.csv.bak"
