@@ -5,7 +5,9 @@ logs mask alike.
 
 A path is logged as it is only when it matches one of ``KEPT_ROUTES`` and holds no run of
 five digits (a postcode's length: ``/api/v1/offices/97082`` is someone's postcode, not an
-office). Everything else is cut to the longest known prefix and ``…``:
+office). Of the paths with an id, only those naming a district office are kept
+(``/api/v1/offices/landkreis-coburg``); ``/api/v1/offices/wuerzburg`` may be a family's town.
+Everything else is cut to the longest known prefix and ``…``:
 ``/api/v1/postcodes/96472`` → ``/api/v1/postcodes/…``, ``/api/v1/offices/nearest/97082`` →
 ``/api/v1/…``, ``/x%0Aforged`` → ``/…``. Kept paths contain no control character, quote or
 space (the patterns do not allow them), so no log line can be forged through a path.
@@ -16,20 +18,26 @@ from __future__ import annotations
 import re
 
 MASK = "…"
+# The ids of the 96 district offices (slugs of the district's name: "landkreis-coburg",
+# "stadt-ingolstadt", "landeshauptstadt-muenchen"). Any other slug is cut: a family that types
+# a place into an office's URL ("/api/v1/offices/wuerzburg") must not have it logged. Offices
+# merged by staff under other ids are logged as "/api/v1/…".
+_OFFICE_ID = r"(?:landeshauptstadt|landkreis|stadt)-[a-z0-9]+(?:-[a-z0-9]+)*"
 _SEGMENTS = r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*"
 # Every route of the app (tests/test_logmask.py checks that each url_map rule is covered).
 # Written in the subset of regular expressions that Python and nginx (PCRE) read alike.
 KEPT_ROUTES = (
     r"/", r"/liste", r"/embed\.js", r"/healthz",
     r"/api/v1/offices", r"/api/v1/offices/nearest", r"/api/v1/offices/within",
-    r"/api/v1/offices/[a-z0-9]+(?:-[a-z0-9]+)*",  # an office id: a slug
+    r"/api/v1/offices/" + _OFFICE_ID,
     r"/api/v1/responsible", r"/api/v1/places", r"/api/v1/openapi\.json", r"/api/v1/docs",
     r"/widget/static/" + _SEGMENTS, r"/static/" + _SEGMENTS,
     r"/vendor/[a-z.]+/" + _SEGMENTS,
     # OGC API - Features (locator/ogc)
     r"/ogc/", r"/ogc/conformance", r"/ogc/api", r"/ogc/collections",
     r"/ogc/collections/[a-z0-9_-]+", r"/ogc/collections/[a-z0-9_-]+/queryables",
-    r"/ogc/collections/[a-z0-9_-]+/items", r"/ogc/collections/[a-z0-9_-]+/items/[a-z0-9_-]+",
+    r"/ogc/collections/[a-z0-9_-]+/items",
+    r"/ogc/collections/[a-z0-9_-]+/items/" + _OFFICE_ID,  # a district area's key has 5 digits
     r"/ogc/static/" + _SEGMENTS,
 )
 # A kept route must not hold a postcode-length digit run anywhere. The pattern is anchored at
