@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from script_loader import load_script
 
 from locator import create_app
 from locator.config import REPO_GEODATA, Settings
+from locator.districts import load_bavarian_districts
 from locator.gazetteer import Gazetteer
 from locator.offices import OFFICE_COLUMNS
 from locator.service import Locator
@@ -17,9 +19,31 @@ from locator.storage import write_csv_atomically
 
 
 def pytest_sessionstart(session):
-    # Gazetteer.load keeps the last gazetteer of the process; a session (under scripts/mutate:
-    # each mutant's) builds its own, so a mutant of the gazetteer's loading is really run.
-    Gazetteer.forget_loaded()
+    # Gazetteer.load keeps the last gazetteer of the process; a test run builds its own.
+    # Under scripts/mutate, mutmut names the mutant in MUTANT_UNDER_TEST and forks its run from
+    # the process that ran the whole selection: a mutant outside gazetteer.py keeps the
+    # gazetteer inherited from there (built by the unmutated code, it is the one the mutant
+    # would build; ~1 s saved per mutant), a mutant of gazetteer.py builds its own.
+    mutant = os.environ.get("MUTANT_UNDER_TEST")
+    if mutant is None or not mutant.startswith("locator.") or mutant.startswith(
+            "locator.gazetteer."):
+        Gazetteer.forget_loaded()
+
+
+def pytest_sessionfinish(session):
+    # mutmut's own runs of the selection ("stats", the clean run "", the forced failure "fail")
+    # leave the process holding the shipped data's gazetteer for the mutants' runs it forks.
+    # "" while loading: the unmutated code, whatever run this was.
+    mutant = os.environ.get("MUTANT_UNDER_TEST")
+    if mutant in ("stats", "", "fail"):
+        settings = Settings.from_env({})
+        os.environ["MUTANT_UNDER_TEST"] = ""
+        try:
+            districts = load_bavarian_districts(settings.district_names_file)
+            Gazetteer.load(settings.postcodes_file,
+                           district_names={a: d.name for a, d in districts.items()})
+        finally:
+            os.environ["MUTANT_UNDER_TEST"] = mutant
 
 
 @pytest.fixture(scope="session")
