@@ -160,6 +160,10 @@ def check_contact(row: Mapping[str, str], fail: Callable[[str, str], Exception],
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
             raise fail("sources", f"{url!r} is not an http(s) URL")
+        try:
+            as_uri(url)
+        except UnicodeError as err:  # served as a URI, the host must be an IDNA name
+            raise fail("sources", f"{url!r} has no valid host name ({err})") from None
     if row["checked_on"]:
         try:
             checked = dt.date.fromisoformat(row["checked_on"])
@@ -189,8 +193,12 @@ def as_uri(url: str) -> str:
     if url.isascii():
         return url
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = parts.netloc.replace(host, host.encode("idna").decode("ascii"), 1)
+    # The host by its place in the authority, not by searching its text: the hostname urlsplit
+    # gives is lower-cased ("Allgäu.DE" is not found in the netloc), and a user part may hold
+    # the same name. UnicodeError when the host is no IDNA name (check_contact refuses those).
+    userinfo, at, host_port = parts.netloc.rpartition("@")
+    host, colon, port = host_port.partition(":")  # an IP literal ("[…]") is ASCII already
+    netloc = userinfo + at + host.encode("idna").decode("ascii") + colon + port
     return quote(urlunsplit(parts._replace(netloc=netloc)), safe=_URI_SAFE)
 
 

@@ -79,6 +79,11 @@ SOURCED = {"sources": "https://www.coburg.de/", "checked_on": "2025-03-14"}
     ({"street": "Markt 1", "postcode": "96450"}, "sources", "street, postcode must say"),
     ({"opening_hours": "Mo-Fr 08:00-12:00"}, "sources", "opening_hours must say"),
     ({"phone": "1234", **SOURCED}, "phone", "not a phone number"),
+    # Served as a URI, its host must be a name IDNA can write (no empty or 64-letter label).
+    ({"sources": "https://www.jugendämter..de/koki", "checked_on": "2025-03-14"}, "sources",
+     "'https://www.jugendämter..de/koki' has no valid host name"),
+    ({"sources": "https://" + "ä" * 64 + ".de/", "checked_on": "2025-03-14"}, "sources",
+     "has no valid host name"),
 ])
 def test_bad_contact_fields_name_file_line_and_field(tmp_path, districts, seat_offices, values,
                                                      field, message):
@@ -166,6 +171,10 @@ def test_every_office_answer_carries_the_contact_properties(client):
      "https://de.wikipedia.org/wiki/Kempten_(Allg%C3%A4u)?oldformat=true"),
     ("https://www.münchen.de/ämter", "https://www.xn--mnchen-3ya.de/%C3%A4mter"),
     ("https://docslib.org/doc/1/amt-f%C3%BCr", "https://docslib.org/doc/1/amt-f%C3%BCr"),
+    # The host is found by its place, not by its lower-cased text; port and user part stay.
+    ("https://www.München.DE/ämter", "https://www.xn--mnchen-3ya.DE/%C3%A4mter"),
+    ("https://www.münchen.de:8443/ä", "https://www.xn--mnchen-3ya.de:8443/%C3%A4"),
+    ("https://münchen@münchen.de/", "https://m%C3%BCnchen@xn--mnchen-3ya.de/"),
 ])
 def test_sources_are_served_as_uris(written, served):
     assert as_uri(written) == served
