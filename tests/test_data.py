@@ -203,6 +203,11 @@ def test_a_byte_that_is_not_utf8_is_placed_on_its_line(tmp_path, districts, offi
     with pytest.raises(DataError) as caught:
         read_offices(path, districts)
     assert str(caught.value).startswith(f"{path}, line 4: not UTF-8 (invalid")
+    # A blank first line counts as a line too.
+    path.write_bytes(b"\n" + b"\n".join(lines))
+    with pytest.raises(DataError) as caught:
+        read_offices(path, districts)
+    assert str(caught.value).startswith(f"{path}, line 5: not UTF-8 (invalid")
 
 
 def test_too_many_fields_in_a_row(tmp_path, districts, office_rows):

@@ -95,5 +95,9 @@ def test_the_office_data_refuses_a_formula_on_load(tmp_path, settings, locator):
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    with pytest.raises(DataError, match=r"line 5, field 'name'.*formula"):
+    with pytest.raises(DataError) as refused:
         read_offices(bad, locator.districts)
+    # The message quotes the cell and its first character, and says what to do.
+    assert str(refused.value) == (
+        f"{bad}, line 5, field 'name': {PAYLOADS[0]!r} starts with {PAYLOADS[0][0]!r}: a "
+        "spreadsheet would run it as a formula (CSV injection); write it without")
