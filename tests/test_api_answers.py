@@ -157,3 +157,36 @@ def test_healthz_names_the_data_and_its_version(client, locator):
     assert body == {"status": "ok", "offices": 96, "data_version": locator.data_version,
                     "district_areas": "approximation (district_areas.geojson)"}
     assert len(body["data_version"]) == 12
+
+
+def test_a_position_is_answered_to_five_decimals_as_given(client):
+    # 1 m is the fifth decimal; more would only repeat the family's position more exactly.
+    body = client.get("/api/v1/offices/nearest?lat=49.0134749&lon=12.1016349&limit=1").get_json()
+    assert (body["origin"]["lat"], body["origin"]["lon"]) == (49.01347, 12.10163)
+
+
+def test_a_postcode_is_answered_in_full(client):
+    assert client.get("/api/v1/postcodes/96472").get_json() == {
+        "postcode": "96472", "lat": 50.2952, "lon": 11.0412, "in_bavaria": True,
+        "places": [{"name": "Rödental", "district_ags": "09473",
+                    "district_name": "Landkreis Coburg", "in_bavaria": True,
+                    "lat": 50.2952, "lon": 11.0412}],
+        "districts": [{"ags": "09473", "name": "Landkreis Coburg"}],
+    }
+
+
+@pytest.mark.parametrize(("q", "suggestion"), [
+    ("Rödental", {"kind": "place", "label": "Rödental", "postcode": None, "name": "Rödental",
+                  "district_ags": "09473", "district_name": "Landkreis Coburg",
+                  "in_bavaria": True, "lat": 50.2952, "lon": 11.0412}),
+    ("9647", {"kind": "postcode", "label": "96472 Rödental", "postcode": "96472",
+              "name": "Rödental", "district_ags": "09473", "district_name": "Landkreis Coburg",
+              "in_bavaria": True, "lat": 50.2952, "lon": 11.0412}),
+    # Outside Bavaria: the district's name all the same, and not in Bavaria.
+    ("Salzburg", {"kind": "place", "label": "Salzburg", "postcode": None, "name": "Salzburg",
+                  "district_ags": "07143", "district_name": "Westerwaldkreis",
+                  "in_bavaria": False, "lat": 50.6667, "lon": 8.05}),
+])
+def test_a_suggestion_is_answered_in_full(client, q, suggestion):
+    assert client.get("/api/v1/places", query_string={"q": q, "limit": 1}).get_json() == {
+        "suggestions": [suggestion]}
