@@ -309,3 +309,23 @@ def test_committed_gazetteer_is_what_the_builder_makes(tmp_path):
     load_script("build_gazetteer").main(["--out", str(tmp_path)])
     for name in ("postcodes.csv", "districts.csv"):
         assert (tmp_path / name).read_bytes() == (REPO_GEODATA / name).read_bytes(), name
+
+
+def test_a_cell_over_the_csv_field_limit_is_refused_by_name(tmp_path, districts, office_rows):
+    office_rows[2]["provenance"] = "x" * 200_000  # a paste gone wrong
+    path = write(tmp_path / "offices.csv", office_rows)
+    with pytest.raises(DataError) as caught:
+        read_offices(path, districts)
+    assert str(caught.value) == f"{path}: malformed CSV: field larger than field limit (131072)"
+    assert caught.value.path == path
+
+
+def test_a_line_break_inside_a_cell_is_kept_as_written(tmp_path, districts, office_rows):
+    # A spreadsheet writes a cell's line break as CRLF inside quotes; it is data, kept as it is
+    # (a merge writes the file back: a changed byte there would be a silent change).
+    office_rows[2]["provenance"] = "Stand 2025.\r\nQuelle: Landratsamt"
+    office_rows[3]["provenance"] = "alt\rneu"
+    path = write(tmp_path / "offices.csv", office_rows)
+    offices = read_offices(path, districts)
+    assert offices.loc[office_rows[2]["id"], "provenance"] == "Stand 2025.\r\nQuelle: Landratsamt"
+    assert offices.loc[office_rows[3]["id"], "provenance"] == "alt\rneu"
