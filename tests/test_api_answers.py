@@ -190,3 +190,14 @@ def test_a_postcode_is_answered_in_full(client):
 def test_a_suggestion_is_answered_in_full(client, q, suggestion):
     assert client.get("/api/v1/places", query_string={"q": q, "limit": 1}).get_json() == {
         "suggestions": [suggestion]}
+
+
+def test_an_ambiguous_name_answers_its_alternatives_in_full(client):
+    origin = client.get("/api/v1/responsible?q=Neustadt").get_json()["origin"]
+    assert origin["alternatives"][0] == {
+        "label": "97616 Bad Neustadt an der Saale", "name": "Bad Neustadt an der Saale",
+        "district_ags": "09673", "district_name": "Landkreis Rhön-Grabfeld", "postcode": "97616",
+        "lat": 50.3217, "lon": 10.2067}
+    coburg = next(a for a in origin["alternatives"] if a["name"] == "Neustadt bei Coburg")
+    assert (coburg["district_ags"], coburg["district_name"], coburg["postcode"]) == (
+        "09473", "Landkreis Coburg", "96465")
