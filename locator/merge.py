@@ -271,8 +271,11 @@ def _validate(report: MergeReport, locator: Locator) -> None:
             Locator(offices, locator.districts, locator.gazetteer, locator.areas,
                     data_version="merge-check")
         except DataError as err:
+            # Line and field of the merged table, which has the data file's lines; not the
+            # name of the temporary copy, which is gone when staff read this.
+            why = str(err).removeprefix(str(candidate)).lstrip(":, ")
             raise DataError(report.path, "the merged office data would not load, nothing was "
-                                         f"written: {err.detail}") from err
+                                         f"written: {why}") from err
 
 
 def _read_office_rows(path: Path) -> tuple[list[str], list[dict]]:

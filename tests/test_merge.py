@@ -1,0 +1,173 @@
+"""Merging staff records into the office data, branch by branch: what a record at a known
+address may update, what is refused and why, and that a refused merge writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from locator import merge
+from locator.bulk import geocode_records
+from locator.errors import DataError
+from locator.merge import merge_offices
+from locator.offices import read_offices
+from locator.sheets import read_sheet
+
+SOURCE = "https://www.coburg.de/"
+HEADER = "Name;Straße;PLZ;Ort;Telefon;Website;Landkreis;Quelle;Stand\n"
+
+
+@pytest.fixture
+def offices(tmp_path, seat_offices) -> Path:
+    path = tmp_path / "data" / "offices.csv"
+    path.parent.mkdir()
+    shutil.copy(seat_offices, path)
+    return path
+
+
+def merge_text(tmp_path: Path, offices: Path, locator, records: str, *, today="2025-01-31",
+               name="neu.csv", dry_run=False):
+    source = tmp_path / name
+    source.write_text(HEADER + records, encoding="utf-8")
+    sheet = read_sheet(source)
+    results = geocode_records(sheet.rows, locator.gazetteer, roles=sheet.roles,
+                              problems=sheet.problems)
+    return merge_offices(results, sheet, locator, offices_file=offices, today=today,
+                         dry_run=dry_run)
+
+
+def row(name, street="", postcode="", city="", phone="", website="", district="",
+        checked="2025-01-31") -> str:
+    return f"{name};{street};{postcode};{city};{phone};{website};{district};{SOURCE};{checked}\n"
+
+
+TEST_OFFICE = row("KoKi Test", "Lauterer Str. 60", "96450", "Coburg", "09561 89-0",
+                  "www.coburg.de")
+
+
+def office_rows(path: Path) -> dict[str, dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {r["id"]: r for r in csv.DictReader(fh)}
+
+
+def test_an_address_without_its_scheme_becomes_https_and_http_is_refused(tmp_path, offices,
+                                                                         locator):
+    report = merge_text(tmp_path, offices, locator, TEST_OFFICE + row(
+        "KoKi Web", postcode="96450", city="Coburg", website="http://www.coburg.de"))
+    (added,) = report.added
+    assert (added["id"], added["website"]) == ("koki-test", "https://www.coburg.de")
+    assert report.skipped == [
+        "line 3 (KoKi Web): website: 'http://www.coburg.de' is not an https:// address"]
+    assert report.lines()[1] == ("  + koki-test: KoKi Test (09463, Lauterer Str. 60, "
+                                 "96450 Coburg, postcode)")
+
+
+def test_a_record_at_a_known_address_updates_its_facts(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    before = office_rows(offices)["koki-test"]
+    report = merge_text(tmp_path, offices, locator, row(
+        "KoKi Test", "Lauterer Str. 60", "96450", "Coburg", "09561 89-2525",
+        checked="2025-02-01"), today="2025-02-01", name="review.csv")
+    ((old, new),) = report.updated
+    assert old == before
+    assert (new["phone"], new["checked_on"], new["website"]) == (
+        "09561 89-2525", "2025-02-01", "https://www.coburg.de")
+    assert new["provenance"] == (before["provenance"].rstrip(". ")
+                                 + ". Kontakt aktualisiert am 2025-02-01 (review.csv, Zeile 2)")
+    assert report.lines() == [
+        f"merge into {offices}: 0 added, 0 moved, 1 updated, 0 duplicate(s), 0 skipped — "
+        "written; previous version in offices.csv.bak",
+        "  * koki-test: phone '09561 89-2525', checked_on '2025-02-01'"]
+    assert office_rows(offices)["koki-test"] == new
+
+
+def test_a_bad_fact_for_a_known_address_is_skipped_and_nothing_written(tmp_path, offices,
+                                                                       locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    written = offices.read_bytes()
+    report = merge_text(tmp_path, offices, locator, row(
+        "KoKi Test", "Lauterer Str. 60", "96450", "Coburg", "1234", checked="2025-02-01"))
+    assert report.skipped == ["line 2 (KoKi Test): phone: '1234' is not a phone number "
+                              "(German, with its area code)"]
+    assert not report.changed and not report.written
+    assert offices.read_bytes() == written
+
+
+def test_a_less_precise_record_does_not_move_an_office(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    report = merge_text(tmp_path, offices, locator, row("KoKi Test", city="Rödental"))
+    assert report.skipped == [
+        "line 2 (KoKi Test): koki-test is located more precisely already (postcode)"]
+    # As precise, elsewhere: a move.
+    moved = merge_text(tmp_path, offices, locator, row("KoKi Test", postcode="96472",
+                                                      city="Rödental"))
+    ((old, new),) = moved.moved
+    assert (old["postcode"], new["postcode"], new["city"]) == ("96450", "96472", "Rödental")
+    assert (new["street"], new["district_ags"]) == ("", "09463")  # the old street is gone
+
+
+def test_a_point_outside_bavaria_is_refused_whatever_district_the_sheet_names(tmp_path, offices,
+                                                                             locator):
+    report = merge_text(tmp_path, offices, locator, row(
+        "KoKi Sonneberg", postcode="96515", city="Sonneberg", district="Landkreis Coburg"))
+    assert report.skipped == ["line 2 (KoKi Sonneberg): (50.3592, 11.1746) is not inside Bavaria"]
+
+
+def test_office_data_that_would_not_load_stops_the_merge_and_nothing_is_written(
+        tmp_path, offices, locator):
+    rows = list(office_rows(offices).values())
+    rows[4]["lat"] = "47,9"  # a decimal comma, typed by hand since the last load
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    broken = offices.read_bytes()
+    with pytest.raises(DataError) as refused:
+        merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    assert str(refused.value) == (
+        f"{offices}: the merged office data would not load, nothing was written: "
+        "line 6, field 'lat': '47,9' is not a number")
+    assert refused.value.path == offices
+    assert offices.read_bytes() == broken
+    assert not offices.with_name("offices.csv.bak").exists()
+
+
+def test_a_missing_or_unreadable_office_file_is_named(tmp_path, offices, locator):
+    missing = offices.with_name("nosuch.csv")
+    with pytest.raises(DataError) as refused:
+        merge_text(tmp_path, missing, locator, TEST_OFFICE)
+    assert str(refused.value) == f"{missing}: office file not found"
+    offices.write_bytes(offices.read_bytes().replace("frühe".encode(), "frühe".encode("cp1252")))
+    with pytest.raises(DataError) as refused:
+        merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    assert str(refused.value).startswith(f"{offices}: unreadable office file: 'utf-8' codec")
+
+
+def test_a_merge_waits_for_another_and_gives_up_after_the_timeout(tmp_path, offices, locator,
+                                                                  monkeypatch):
+    held = os.open(offices.parent, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    monkeypatch.setattr(merge, "_LOCK_TIMEOUT_S", 0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DataError) as refused:
+            merge_text(tmp_path, offices, locator, TEST_OFFICE)
+        assert time.monotonic() - started >= 0.3
+        assert str(refused.value) == (f"{offices.parent}: another merge holds the office data; "
+                                      "try again when it has finished")
+        # Released while the next merge waits: it goes ahead.
+        monkeypatch.setattr(merge, "_LOCK_TIMEOUT_S", 10.0)
+        threading.Timer(0.3, os.close, args=(held,)).start()
+        held = None
+        assert merge_text(tmp_path, offices, locator, TEST_OFFICE).written
+    finally:
+        if held is not None:
+            os.close(held)
+    assert "koki-test" in read_offices(offices, locator.districts).index
