@@ -190,6 +190,8 @@ class Gazetteer(Geocoder):
             raise DataError(path, "gazetteer file not found") from err
         except (UnicodeDecodeError, csv.Error, IndexError) as err:
             raise DataError(path, f"unreadable gazetteer file: {err}") from err
+        if not records:
+            raise DataError(path, "gazetteer file has no rows")
         rows = dict(zip(columns, map(list, zip(*records, strict=True)), strict=True))
         for i, value in enumerate(rows.get("population", ())):
             if value and not value.isdigit():
@@ -211,8 +213,6 @@ class Gazetteer(Geocoder):
                     ok = False
                 if not ok:
                     raise DataError(path, f"not a coordinate: {value!r}", line=i + 2, field=field)
-        if not records:
-            raise DataError(path, "gazetteer file has no rows")
         return cls(rows, district_names=district_names)
 
     @classmethod

@@ -273,3 +273,34 @@ def test_a_reload_of_new_offices_keeps_the_gazetteer(seat_offices):
     merged = Locator.from_settings(Settings.from_env({"LOCATOR_OFFICES_FILE": str(seat_offices)}))
     assert merged.data_version != shipped.data_version  # other offices: another version
     assert merged.gazetteer is shipped.gazetteer  # but the same postcodes, loaded once
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("postcode,place,state\n96450,Coburg,Bayern\n", "line 1: missing column(s): state_code, "
+     "district, district_ags, lat, lon"),
+    (f"{HEADER}\n", "gazetteer file has no rows"),
+    (f"{HEADER}\n96450,Coburg,Bayern,BY,Coburg,09463,50.2594\n",
+     "unreadable gazetteer file: list index out of range"),
+    (f"{HEADER}\n96450,Coburg,Bayern,BY,Coburg,09463,50°15',10.9638,4\n",
+     "line 2, field 'lat': not a coordinate: \"50°15'\""),
+    (f"{HEADER}\n96450,Coburg,Bayern,BY,Coburg,09463,50.2594,180.5,4\n",
+     "line 2, field 'lon': not a coordinate: '180.5'"),
+    (f"{HEADER}\n9645,Coburg,Bayern,BY,Coburg,09463,50.2594,10.9638,4\n",
+     "line 2, field 'postcode': not a 5-digit postcode: '9645'"),
+])
+def test_a_bad_gazetteer_file_is_named_with_line_and_field(tmp_path, text, message):
+    path = tmp_path / "postcodes.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        Gazetteer.from_file(path)
+    assert str(refused.value) == f"{path}, {message}" if "line" in message.split(":")[0] else (
+        f"{path}: {message}")
+
+
+def test_a_gazetteer_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "postcodes.csv"
+    path.write_bytes(f"{HEADER}\n96472,Rödental,Bayern,BY,Coburg,09473,50.29,11.04,4\n"
+                     .encode("cp1252"))
+    with pytest.raises(DataError) as refused:
+        Gazetteer.from_file(path)
+    assert str(refused.value).startswith(f"{path}: unreadable gazetteer file: 'utf-8' codec")
