@@ -258,6 +258,7 @@ BAD = [
     ("/api/v1/places", "q"),
     ("/api/v1/places?q=%20", "q"),
     ("/api/v1/places?q=Cob&limit=11", "limit"),
+    ("/api/v1/places?q=" + "Coburg" * 17, "q"),  # 102 characters: no place is named so
     # A parameter given twice: which value was meant is a guess, so it is refused.
     ("/api/v1/offices/nearest?lat=49&lat=50&lon=11", "lat"),
     ("/api/v1/offices/within?postcode=96450&radius_km=5&radius_km=50", "radius_km"),
