@@ -171,3 +171,45 @@ def test_a_merge_waits_for_another_and_gives_up_after_the_timeout(tmp_path, offi
         if held is not None:
             os.close(held)
     assert "koki-test" in read_offices(offices, locator.districts).index
+
+
+def test_an_office_already_outside_bavaria_stops_the_merge(tmp_path, offices, locator):
+    rows = list(office_rows(offices).values())
+    rows[7].update(lat="50.3592", lon="11.1746")  # Sonneberg, Thuringia: inside the bbox
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(DataError) as refused:
+        merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    assert str(refused.value) == (
+        f"{offices}: the merged office data would not load, nothing was written: "
+        "line 9, field 'lat': (50.3592, 11.1746) is not inside Bavaria")
+
+
+def test_temporary_files_of_a_killed_merge_are_removed_once_stale(tmp_path, offices, locator):
+    stale = offices.with_name(".offices.csv.0a1b2c.tmp")
+    fresh = offices.with_name(".offices.csv.3d4e5f.tmp")  # maybe another writer's, right now
+    other = offices.with_name(".districts.csv.0a1b2c.tmp")
+    for path in (stale, fresh, other):
+        path.write_text("id,name\n", encoding="utf-8")
+    an_hour_ago = time.time() - 3600
+    for path in (stale, other):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    os.utime(fresh, (time.time() - 50, time.time() - 50))
+    merge_text(tmp_path, offices, locator, TEST_OFFICE, dry_run=True)
+    assert not stale.exists()
+    assert fresh.exists() and other.exists()
+
+
+def test_the_row_delay_hook_slows_the_write_and_changes_nothing(tmp_path, offices, locator,
+                                                               monkeypatch, seat_offices):
+    # The hook lets tests/test_bulk.py kill a merge mid-write; with it the same file results.
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    undelayed = offices.read_bytes()
+    shutil.copy(seat_offices, offices)
+    monkeypatch.setenv(merge.TEST_ROW_DELAY_ENV, "0.002")
+    started = time.monotonic()
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    assert time.monotonic() - started >= 97 * 0.002
+    assert offices.read_bytes() == undelayed

@@ -62,3 +62,8 @@ def test_k_larger_than_the_set_and_empty_results():
     assert index.nearest(0, 0, 10)[1].tolist() == [0.0, 5.0]
     assert index.nearest(0, 0, 0)[0].tolist() == []
     assert index.within(100, 100, 1)[0].tolist() == []
+
+
+def test_len_is_the_number_of_points(points):
+    assert len(PointIndex(points)) == len(PointIndex(points, scan_max=0)) == 550
+    assert len(PointIndex(np.empty((0, 2)))) == 0
