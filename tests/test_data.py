@@ -329,3 +329,28 @@ def test_a_line_break_inside_a_cell_is_kept_as_written(tmp_path, districts, offi
     offices = read_offices(path, districts)
     assert offices.loc[office_rows[2]["id"], "provenance"] == "Stand 2025.\r\nQuelle: Landratsamt"
     assert offices.loc[office_rows[3]["id"], "provenance"] == "alt\rneu"
+
+
+FIRST_FIVE = ("09161 Stadt Ingolstadt, 09162 Landeshauptstadt München, 09163 Stadt Rosenheim, "
+              "09171 Landkreis Altötting, 09172 Landkreis Berchtesgadener Land")
+
+
+@pytest.mark.parametrize(("dropped", "named"), [
+    (1, "09161 Stadt Ingolstadt"),
+    (5, FIRST_FIVE),  # five are all named
+    (6, FIRST_FIVE + " and 1 more"),
+    (8, FIRST_FIVE + " and 3 more"),
+])
+def test_districts_without_an_office_are_named_five_at_most(tmp_path, districts, office_rows,
+                                                           dropped, named):
+    path = write(tmp_path / "offices.csv", office_rows[dropped:])
+    with pytest.raises(DataError) as caught:
+        read_offices(path, districts)
+    assert str(caught.value) == f"{path}: no office for district(s) {named}"
+
+
+def test_a_file_with_a_header_and_no_offices_is_refused(tmp_path, districts):
+    path = write(tmp_path / "offices.csv", [])
+    with pytest.raises(DataError) as caught:
+        read_offices(path, districts)
+    assert str(caught.value) == f"{path}: no offices"
