@@ -132,11 +132,13 @@ def test_malformed_requests_do_not_cost_gunicorn_a_worker(gunicorn, name):
     assert gunicorn.get("/healthz")[0] == 200
 
 
-def test_searches_are_rate_limited_per_client_with_a_problem(nginx):
+@pytest.mark.parametrize("search", ["/api/v1/responsible?postcode=96472",
+                                    "/ogc/collections/offices/items?bbox=10.8,50.1,11.2,50.4"])
+def test_searches_are_rate_limited_per_client_with_a_problem(nginx, search):
     conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
     statuses, refused = [], None
     for _ in range(60):  # well inside a second: the rate (10/s) adds at most a few
-        conn.request("GET", "/api/v1/responsible?postcode=96472")
+        conn.request("GET", search)
         response = conn.getresponse()
         body = response.read()
         statuses.append(response.status)
@@ -152,8 +154,9 @@ def test_searches_are_rate_limited_per_client_with_a_problem(nginx):
     assert json.loads(body)["status"] == 429
     # Not every request: the widget's pages and the health check are not limited.
     assert all(nginx.get("/healthz")[0] == 200 for _ in range(30))
+    assert all(nginx.get("/ogc/collections/offices")[0] == 200 for _ in range(30))
     time.sleep(1.1)  # and the limit is a rate: a second later searches pass again
-    assert nginx.get("/api/v1/responsible?postcode=96472")[0] == 200
+    assert nginx.get(search)[0] == 200
 
 
 ODD_PATHS = [
