@@ -102,12 +102,11 @@ def _origin(locator: Locator, params: dict[str, str]) -> Origin:
 _NO_STORE = (("Cache-Control", "no-store"),)
 
 
-def _json(body: object, *, status: int = 200, mimetype: str = "application/json",
+def _json(body: object, *, mimetype: str = "application/json",
           private: bool = True) -> Response:
-    """A JSON answer of a value or of already encoded bytes."""
+    """A 200 JSON answer (errors are problem+json, made by errors_http)."""
     # Answers to a family's search describe where they live: never keep them in a cache.
-    return current_app.response_class(body if isinstance(body, bytes) else orjson.dumps(body),
-                                      status=status, content_type=mimetype,
+    return current_app.response_class(orjson.dumps(body), content_type=mimetype,
                                       headers=_NO_STORE if private else None)
 
 

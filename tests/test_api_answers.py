@@ -201,3 +201,30 @@ def test_an_ambiguous_name_answers_its_alternatives_in_full(client):
     coburg = next(a for a in origin["alternatives"] if a["name"] == "Neustadt bei Coburg")
     assert (coburg["district_ags"], coburg["district_name"], coburg["postcode"]) == (
         "09473", "Landkreis Coburg", "96465")
+
+
+@pytest.mark.parametrize(("path", "cache_control"), [
+    # Public facts may be cached; an answer to a search describes where someone lives.
+    ("/api/v1/offices/stadt-coburg", None),
+    ("/api/v1/openapi.json", None),
+    ("/api/v1/offices/nearest?postcode=96450", "no-store"),
+    ("/api/v1/offices/within?postcode=96450&radius_km=5", "no-store"),
+    ("/api/v1/responsible?postcode=96450", "no-store"),
+    ("/api/v1/places?q=Cob", "no-store"),
+    ("/api/v1/postcodes/96450", "no-store"),
+])
+def test_only_public_facts_may_be_cached(client, path, cache_control):
+    r = client.get(path)
+    assert r.status_code == 200
+    assert r.headers.get("Cache-Control") == cache_control
+
+
+def test_raw_bytes_in_the_query_are_read_as_utf8_or_replaced_never_a_500(client):
+    # A careless client sends the query unencoded: UTF-8 is read as it is ...
+    r = client.get("/api/v1/responsible",
+                   environ_overrides={"QUERY_STRING": "q=R\xc3\xb6dental"})  # WSGI: latin-1
+    assert r.status_code == 200 and r.get_json()["origin"]["label"] == "Rödental"
+    # ... and a byte that is not UTF-8 (Latin-1 "ö") is replaced: no such place, a 404.
+    r = client.get("/api/v1/responsible", environ_overrides={"QUERY_STRING": "q=R\xf6dental"})
+    assert r.status_code == 404 and r.mimetype == PROBLEM
+    assert r.get_json()["detail"] == "no postcode or place matches q='R\ufffddental'"
