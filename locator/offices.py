@@ -88,7 +88,7 @@ def read_offices(path: Path, districts: Mapping[str, District]) -> gpd.GeoDataFr
     frame["district_type"] = [districts[a].type for a in frame["district_ags"]]
     frame["regierungsbezirk"] = [districts[a].regierungsbezirk for a in frame["district_ags"]]
     frame["line"] = range(2, len(frame) + 2)
-    points = gpd.points_from_xy(frame["lon"], frame["lat"], crs=WGS84)
+    points = gpd.points_from_xy(frame["lon"], frame["lat"])
     offices = gpd.GeoDataFrame(frame, geometry=points, crs=WGS84).to_crs(METRIC)
     return offices.set_index("id", drop=False).rename_axis(None)
 

@@ -354,3 +354,21 @@ def test_a_file_with_a_header_and_no_offices_is_refused(tmp_path, districts):
     with pytest.raises(DataError) as caught:
         read_offices(path, districts)
     assert str(caught.value) == f"{path}: no offices"
+
+
+def test_offices_are_read_with_their_district_and_in_utm32(tmp_path, districts, office_rows):
+    from locator.crs import METRIC, to_metric
+
+    office_rows[0].update(lat="50.2594", lon="10.9638")  # Stadt Ingolstadt's row, moved
+    offices = read_offices(write(tmp_path / "offices.csv", office_rows), districts)
+    assert offices.crs == METRIC and offices.index.name is None
+    first = offices.loc[office_rows[0]["id"]]
+    x, y = to_metric(50.2594, 10.9638)
+    assert (first.geometry.x, first.geometry.y) == (pytest.approx(float(x), abs=1e-6),
+                                                    pytest.approx(float(y), abs=1e-6))
+    assert (first["id"], first["district_name"], first["district_type"],
+            first["regierungsbezirk"], first["line"]) == (
+        office_rows[0]["id"], "Stadt Ingolstadt", "kreisfreie Stadt", "Oberbayern", 2)
+    landkreis = offices.loc[offices["district_ags"] == "09473"].iloc[0]
+    assert (landkreis["district_name"], landkreis["district_type"],
+            landkreis["regierungsbezirk"]) == ("Landkreis Coburg", "Landkreis", "Oberfranken")
