@@ -138,22 +138,32 @@ def run_mutmut(module: str, max_children: int, *, survivors_only: bool,
     """Run mutmut on one module's mutants; its log goes to mutants/mutmut-<module>.log.
 
     Mutants of the reviewed list that survived last time are not run again; with
-    survivors_only, neither are those caught last time (adding tests cannot uncatch them)."""
+    survivors_only, neither are those caught last time (adding tests cannot uncatch them).
+    mutmut makes the mutants anew of every function whose code changed since and forgets
+    their results; a second pass runs those (and any mutant a pass left unchecked)."""
+    started = time.monotonic()
     names = [f"locator.{module}.*"]
-    source, mutated = ROOT / "locator" / f"{module}.py", MUTANTS / "locator" / f"{module}.py"
-    if meta_path(module).exists() and mutated.exists() and (
-            source.stat().st_mtime < mutated.stat().st_mtime):  # mutants of this source
+    if meta_path(module).exists():
         results = json.loads(meta_path(module).read_text(encoding="utf-8"))["exit_code_by_key"]
         wanted = [k for k, code in results.items()
                   if not (survivors_only and code in CAUGHT)
                   and not (code in SURVIVED and is_equivalent(k, equivalents))]
         names = wanted or names
+    for attempt in (1, 2):
+        _mutmut(module, names, max_children, log_suffix="" if attempt == 1 else "-2")
+        results = json.loads(meta_path(module).read_text(encoding="utf-8"))["exit_code_by_key"]
+        names = [k for k, code in results.items() if code is None]
+        if not names:
+            break
+    return (time.monotonic() - started) / 60.0
+
+
+def _mutmut(module: str, names: list[str], max_children: int, *, log_suffix: str) -> None:
     mutmut = Path(sys.executable).with_name("mutmut")
     MUTANTS.mkdir(exist_ok=True)
-    log = MUTANTS / f"mutmut-{module}.log"
+    log = MUTANTS / f"mutmut-{module}{log_suffix}.log"
     say(f"mutate {module}: {len(names) if names[0][-1] != '*' else 'all'} mutants, "
         f"{max_children} at a time; log in {log.relative_to(ROOT)}")
-    started = time.monotonic()
     # Mutants are selected by the environment: a stray MUTANT_UNDER_TEST would mutate the run.
     env = {k: v for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST"}
     env.pop("LOCATOR_DATA_DIR", None)
@@ -165,7 +175,6 @@ def run_mutmut(module: str, max_children: int, *, survivors_only: bool,
         tail = log.read_text(encoding="utf-8", errors="replace").replace("\r", "\n")
         say("\n".join(tail.splitlines()[-30:]))
         raise SystemExit(f"mutmut failed on {module} (exit {code}); see {log}")
-    return (time.monotonic() - started) / 60.0
 
 
 def meta_path(module: str) -> Path:
