@@ -25,7 +25,7 @@ def gazetteer() -> Gazetteer:
 def test_the_offline_gazetteer_cannot_make_a_request(gazetteer):
     # geopy's own adapter would build a TLS context and could reach the network; this one
     # refuses, whatever a later change to geopy's Geocoder might call.
-    with pytest.raises(GeocoderServiceError, match="makes no requests"):
+    with pytest.raises(GeocoderServiceError, match="^the offline gazetteer makes no requests$"):
         gazetteer.adapter.get_json("https://nominatim.openstreetmap.org/search?q=96450",
                                    timeout=1, headers={})
 
@@ -208,3 +208,40 @@ def test_request_path_stays_fast(gazetteer, call):
             call(gazetteer)
         runs.append((time.process_time() - start) / n * 1e6)
     assert min(runs) < 150, f"{min(runs):.0f} µs per call"  # ~20-30 µs here
+
+
+def test_reverse_geocoding_is_refused_in_words(gazetteer):
+    with pytest.raises(NotImplementedError,
+                       match="^the offline gazetteer does not reverse-geocode$"):
+        gazetteer.reverse("50.2594, 10.9638")
+
+
+def test_suggestions_are_ten_unless_asked_otherwise(gazetteer):
+    assert len(gazetteer.suggest("Neu")) == 10
+    assert len(gazetteer.suggest("9")) == 10
+    assert len(gazetteer.suggest("Neu", limit=3)) == 3
+
+
+@pytest.mark.parametrize(("query", "raw"), [
+    # What bulk geocoding reports from: the precision, what the query held that the data has
+    # not (a street), and for a name of several places each of them with its district.
+    ("Lauterer Str. 60, 96450 Coburg", {
+        "precision": "postcode", "source": "offline", "postcode": "96450", "place": "Coburg",
+        "district_ags": ["09463"], "district_name": "Stadt Coburg", "in_bavaria": True,
+        "unmatched": ["street"], "alternatives": []}),
+    ("Wörth", {
+        "precision": "place", "source": "offline", "postcode": None, "place": "Wörth am Main",
+        "district_ags": ["09676", "09177", "09375", "09274"],
+        "district_name": "Landkreis Miltenberg", "in_bavaria": True, "unmatched": [],
+        "alternatives": [
+            {"place": "Wörth am Main", "district_ags": "09676", "postcode": "63939",
+             "lat": 49.7972, "lon": 9.1539},
+            {"place": "Wörth", "district_ags": "09177", "postcode": "85457",
+             "lat": 48.2453, "lon": 11.9021},
+            {"place": "Wörth an der Donau", "district_ags": "09375", "postcode": "93086",
+             "lat": 49.0009, "lon": 12.4054},
+            {"place": "Wörth an der Isar", "district_ags": "09274", "postcode": "84109",
+             "lat": 48.623, "lon": 12.3394}]}),
+])
+def test_a_location_s_raw_answer_in_full(gazetteer, query, raw):
+    assert gazetteer.geocode(query).raw == raw
