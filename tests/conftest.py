@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import locale
 import os
 from pathlib import Path
 
@@ -88,3 +89,13 @@ def seat_offices(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("seat-offices") / "offices.csv"
     write_csv_atomically(path, list(OFFICE_COLUMNS), rows)
     return path
+
+
+@pytest.fixture
+def ascii_locale():
+    """A locale whose default encoding is not UTF-8 (a bare C locale, as cron and many service
+    managers give; Windows' is cp1252): data files must be neither read nor written in it."""
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    yield
+    locale.setlocale(locale.LC_CTYPE, before)

@@ -4,7 +4,6 @@ key normalisation, and the grid's shortcuts where areas meet or overlap."""
 from __future__ import annotations
 
 import json
-import locale
 
 import geopandas as gpd
 import numpy as np
@@ -285,16 +284,6 @@ def test_geojson_naming_its_crs_is_read_in_it_wherever_the_member_is(tmp_path, g
     areas = DistrictAreas.from_file(path, official=True)
     for lat, lon, ags in PLACES:
         assert areas.key_at(lat, lon) == ags
-
-
-@pytest.fixture
-def ascii_locale():
-    """A locale whose default encoding is not UTF-8 (a bare C locale; Windows' is cp1252): the
-    data files must not be read in it."""
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")
-    yield
-    locale.setlocale(locale.LC_CTYPE, before)
 
 
 def test_data_files_are_read_as_utf8_whatever_the_locale(ascii_locale):

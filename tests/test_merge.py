@@ -213,3 +213,40 @@ def test_the_row_delay_hook_slows_the_write_and_changes_nothing(tmp_path, office
     merge_text(tmp_path, offices, locator, TEST_OFFICE)
     assert time.monotonic() - started >= 97 * 0.002
     assert offices.read_bytes() == undelayed
+
+
+def test_a_merge_under_a_c_locale_reads_and_writes_utf8(tmp_path, offices, locator,
+                                                       ascii_locale):
+    report = merge_text(tmp_path, offices, locator, row(
+        "KoKi Außenstelle Rödental", "Bürgerplatz 1", "96472", "Rödental"))
+    assert [r["id"] for r in report.added] == ["koki-aussenstelle-roedental"]
+    assert office_rows(offices)["koki-aussenstelle-roedental"]["street"] == "Bürgerplatz 1"
+
+
+@pytest.mark.parametrize(("notes", "joined"), [
+    (("Recherche: Umzug 2017.", "Kontakt aktualisiert"), "Recherche: Umzug 2017. Kontakt "
+                                                          "aktualisiert"),
+    (("Stand 2025. ", "", "Quelle: Amt X"), "Stand 2025. Quelle: Amt X"),
+    ((". Zeile 2", "neu"), ". Zeile 2. neu"),
+])
+def test_notes_are_joined_as_sentences(notes, joined):
+    assert merge._join_notes(*notes) == joined
+
+
+def test_a_report_without_changes_says_nothing_was_written_and_why(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    again = merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    assert again.lines() == [
+        f"merge into {offices}: 0 added, 0 moved, 0 updated, 1 duplicate(s), 0 skipped — "
+        "nothing written", "  = line 2 (KoKi Test): already in the office data as koki-test"]
+    dry = merge_text(tmp_path, offices, locator, row("KoKi Neu", postcode="96472",
+                                                    city="Rödental"), dry_run=True)
+    assert dry.lines()[0].endswith("1 added, 0 moved, 0 updated, 0 duplicate(s), 0 skipped — "
+                                   "nothing written (dry run)")
+
+
+def test_an_office_without_an_address_is_shown_as_a_question_mark(tmp_path):
+    report = merge.MergeReport(tmp_path / "offices.csv", added=[{
+        "id": "koki-x", "name": "KoKi X", "district_ags": "09473", "street": "",
+        "postcode": "", "city": "", "location_precision": "place"}])
+    assert report.lines()[1] == "  + koki-x: KoKi X (09473, ?, place)"
