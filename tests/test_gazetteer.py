@@ -10,6 +10,7 @@ from geopy.location import Location
 
 from locator.config import Settings
 from locator.districts import load_bavarian_districts
+from locator.errors import DataError
 from locator.gazetteer import AddressQuery, Gazetteer, Place, Postcode, clean_postcode, parse_query
 from locator.textnorm import place_key, short_place_keys, slug, split_house_number, street_key
 
@@ -245,3 +246,72 @@ def test_suggestions_are_ten_unless_asked_otherwise(gazetteer):
 ])
 def test_a_location_s_raw_answer_in_full(gazetteer, query, raw):
     assert gazetteer.geocode(query).raw == raw
+
+
+def test_the_shipped_data_is_built_into_postcodes_and_places(settings):
+    """Built in the test, not taken from a fixture: scripts/mutate runs a test against the
+    mutants of the functions the test itself calls, and this one pins what loading makes."""
+    districts = load_bavarian_districts(settings.district_names_file)
+    built = Gazetteer.from_file(settings.postcodes_file,
+                                district_names={a: d.name for a, d in districts.items()})
+    assert built.counts() == {"postcodes": 8308, "places": 14517}
+    assert built.headers["User-Agent"] == "koki-locator offline gazetteer"
+    with pytest.raises(GeocoderServiceError, match="^the offline gazetteer makes no requests$"):
+        built.adapter.get_json("https://nominatim.openstreetmap.org/search?q=96450",
+                               timeout=1, headers={})
+    coburg = Place("Coburg", "09463", "Stadt Coburg", "BY", 50.2594, 10.9638, ("96450",),
+                   population=41901, seat="kreisfreie Stadt")
+    assert built.postcode("96450") == Postcode(
+        "96450", 50.2594, 10.9638, (coburg,), ((50.2594, 10.9638),), ("09463",), True,
+        "96450 Coburg")
+    # A postcode of two places: the one with more postcodes names it and comes first; its point
+    # is the mean of the places' points there; a place's point is the mean of its postcodes'.
+    landshut = Place("Landshut", "09261", "Stadt Landshut", "BY", 48.53836, 12.14578,
+                     ("84028", "84030", "84032", "84034", "84036"), population=71863,
+                     seat="kreisfreie Stadt")
+    altdorf = Place("Altdorf", "09274", "Landkreis Landshut", "BY", 48.5559, 12.11, ("84032",),
+                    population=0, seat="")
+    assert built.postcode("84032") == Postcode(
+        "84032", 48.5446, 12.13, (landshut, altdorf), ((48.5333, 12.15), (48.5559, 12.11)),
+        ("09261", "09274"), True, "84032 Landshut u. a.")
+    # Outside Bavaria: the district's name from the file, not in Bavaria.
+    saalfeld = built.postcode("07318")
+    assert (saalfeld.lat, saalfeld.lon, saalfeld.label, saalfeld.district_ags,
+            saalfeld.in_bavaria) == (50.62007, 11.30867, "07318 Arnsgereuth u. a.", ("16073",),
+                                     False)
+    assert [(p.name, p.state_code, p.district_name, p.population) for p in saalfeld.places] == [
+        ("Arnsgereuth", "TH", "Saalfeld-Rudolstadt", 0),
+        ("Saalfeld/Saale", "TH", "Saalfeld-Rudolstadt", 28023),
+        ("Wittgendorf", "TH", "Saalfeld-Rudolstadt", 216)]
+    assert [e.postcode for e in built.suggest("8403")] == ["84030", "84032", "84034", "84036"]
+    assert built.district_names()["09261"] == "Stadt Landshut"
+
+
+def test_a_postcode_shared_across_a_state_border_names_its_bavarian_place_first(tmp_path):
+    path = tmp_path / "postcodes.csv"
+    path.write_text(  # Ludwigsstadt's postcode, given here also to two Thuringian villages
+        "postcode,place,state,state_code,district,district_ags,lat,lon,accuracy\n"
+        "96337,Ludwigsstadt,Bayern,BY,Kronach,09476,50.4869,11.3876,4\n"
+        "96337,Lehesten,Thüringen,TH,Saalfeld-Rudolstadt,16073,50.4833,11.45,4\n"
+        "96338,Lehesten,Thüringen,TH,Saalfeld-Rudolstadt,16073,50.48,11.44,4\n",
+        encoding="utf-8")
+    shared = Gazetteer.from_file(path).postcode("96337")
+    assert [p.name for p in shared.places] == ["Ludwigsstadt", "Lehesten"]
+    assert (shared.label, shared.district_ags, shared.in_bavaria) == (
+        "96337 Ludwigsstadt u. a.", ("09476", "16073"), True)
+
+
+def test_a_gazetteer_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    path = tmp_path / "postcodes.csv"
+    path.write_text("postcode,place,state,state_code,district,district_ags,lat,lon,accuracy\n"
+                    "96472,Rödental,Bayern,BY,Coburg,09473,50.29,11.04,4\n", encoding="utf-8")
+    assert Gazetteer.from_file(path).postcode("96472").label == "96472 Rödental"
+
+
+def test_an_empty_gazetteer_file_is_named(tmp_path):
+    path = tmp_path / "postcodes.csv"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        Gazetteer.from_file(path)
+    assert str(refused.value) == (f"{path}, line 1: missing column(s): postcode, place, state, "
+                                  "state_code, district, district_ags, lat, lon")

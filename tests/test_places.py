@@ -293,8 +293,8 @@ def test_a_bad_gazetteer_file_is_named_with_line_and_field(tmp_path, text, messa
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DataError) as refused:
         Gazetteer.from_file(path)
-    assert str(refused.value) == f"{path}, {message}" if "line" in message.split(":")[0] else (
-        f"{path}: {message}")
+    where = ", " if message.startswith("line ") else ": "
+    assert str(refused.value) == f"{path}{where}{message}"
 
 
 def test_a_gazetteer_file_that_is_not_utf8_is_named(tmp_path):
