@@ -196,9 +196,9 @@ def as_uri(url: str) -> str:
     # The host by its place in the authority, not by searching its text: the hostname urlsplit
     # gives is lower-cased ("Allgäu.DE" is not found in the netloc), and a user part may hold
     # the same name. UnicodeError when the host is no IDNA name (check_contact refuses those).
-    userinfo, at, host_port = parts.netloc.rpartition("@")
-    host, colon, port = host_port.partition(":")  # an IP literal ("[…]") is ASCII already
-    netloc = userinfo + at + host.encode("idna").decode("ascii") + colon + port
+    # The port goes along: IDNA leaves an ASCII label ("de:8443", "[::1]:80") as it is.
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = userinfo + at + host.encode("idna").decode("ascii")
     return quote(urlunsplit(parts._replace(netloc=netloc)), safe=_URI_SAFE)
 
 
