@@ -318,7 +318,7 @@ class Gazetteer(Geocoder):
 
     def match(self, query) -> list[Match]:
         """The answers of ``geocode`` before they become geopy Locations, best first."""
-        q = query if isinstance(query, AddressQuery) else parse_query(query)
+        q = parse_query(query)  # an AddressQuery passes as it is
         unmatched = ("street",) if q.street else ()
         entry = self._postcodes.get(q.postcode) if q.postcode else None
         if entry is not None:

@@ -205,18 +205,22 @@ def test_everyday_short_forms(name, keys):
 HEADER = "postcode,place,state,state_code,district,district_ags,lat,lon,accuracy"
 
 
-@pytest.mark.parametrize(("standing", "field"), [(",12a,", "population"),
-                                                 (",-5,", "population"),
-                                                 (",1000,Hauptstadt", "seat")])
-def test_bad_standing_in_the_gazetteer_names_line_and_field(tmp_path, standing, field):
+@pytest.mark.parametrize(("standing", "field", "message"), [
+    (",12a,", "population", "not a population: '12a'"),
+    (",-5,", "population", "not a population: '-5'"),
+    (",1000,Hauptstadt", "seat",
+     "seat must be one of '', 'kreisfreie Stadt', 'Kreisstadt', not 'Hauptstadt'"),
+])
+def test_bad_standing_in_the_gazetteer_names_line_and_field(tmp_path, standing, field, message):
     path = tmp_path / "postcodes.csv"
     path.write_text(f"{HEADER},population,seat\n"
                     "96450,Coburg,Bayern,BY,Coburg,09463,50.2594,10.9638,4,41000,"
                     "kreisfreie Stadt\n"
                     f"96472,Rödental,Bayern,BY,Coburg,09473,50.29,11.04,4{standing}\n",
                     encoding="utf-8")
-    with pytest.raises(DataError, match=rf"postcodes.csv, line 3, field '{field}'"):
+    with pytest.raises(DataError) as refused:
         Gazetteer.from_file(path)
+    assert str(refused.value) == f"{path}, line 3, field '{field}': {message}"
 
 
 def test_a_gazetteer_without_standing_still_loads_and_ranks_by_name(tmp_path):
@@ -285,6 +289,8 @@ def test_a_reload_of_new_offices_keeps_the_gazetteer(seat_offices):
      "line 2, field 'lat': not a coordinate: \"50°15'\""),
     (f"{HEADER}\n96450,Coburg,Bayern,BY,Coburg,09463,50.2594,180.5,4\n",
      "line 2, field 'lon': not a coordinate: '180.5'"),
+    (f"{HEADER}\n96450,Coburg,Bayern,BY,Coburg,09463,-90.5,10.9638,4\n",
+     "line 2, field 'lat': not a coordinate: '-90.5'"),
     (f"{HEADER}\n9645,Coburg,Bayern,BY,Coburg,09463,50.2594,10.9638,4\n",
      "line 2, field 'postcode': not a 5-digit postcode: '9645'"),
 ])
@@ -304,3 +310,12 @@ def test_a_gazetteer_file_that_is_not_utf8_is_named(tmp_path):
     with pytest.raises(DataError) as refused:
         Gazetteer.from_file(path)
     assert str(refused.value).startswith(f"{path}: unreadable gazetteer file: 'utf-8' codec")
+
+
+def test_coordinates_on_their_bounds_are_read(tmp_path):
+    path = tmp_path / "postcodes.csv"
+    path.write_text(f"{HEADER}\n96450,Nordpol,Bayern,BY,Coburg,09463,90,180,4\n"
+                    "96472,Südpol,Bayern,BY,Coburg,09473,-90,-180,4\n", encoding="utf-8")
+    read = Gazetteer.from_file(path)
+    assert (read.postcode("96450").lat, read.postcode("96450").lon) == (90.0, 180.0)
+    assert (read.postcode("96472").lat, read.postcode("96472").lon) == (-90.0, -180.0)
