@@ -6,6 +6,7 @@ import locale
 import os
 from pathlib import Path
 
+import mutation_reuse
 import pytest
 from script_loader import load_script
 
@@ -21,13 +22,9 @@ from locator.storage import write_csv_atomically
 
 def pytest_sessionstart(session):
     # Gazetteer.load keeps the last gazetteer of the process; a test run builds its own.
-    # Under scripts/mutate, mutmut names the mutant in MUTANT_UNDER_TEST and forks its run from
-    # the process that ran the whole selection: a mutant outside gazetteer.py keeps the
-    # gazetteer inherited from there (built by the unmutated code, it is the one the mutant
-    # would build; ~1 s saved per mutant), a mutant of gazetteer.py builds its own.
-    mutant = os.environ.get("MUTANT_UNDER_TEST")
-    if mutant is None or not mutant.startswith("locator.") or mutant.startswith(
-            "locator.gazetteer."):
+    # Under scripts/mutate a mutant outside gazetteer.py keeps the one its session inherits
+    # (tests/mutation_reuse.py says why that is sound).
+    if not mutation_reuse.may_take_over("gazetteer"):
         Gazetteer.forget_loaded()
 
 
@@ -56,7 +53,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def locator(settings: Settings) -> Locator:
     """The real Locator over the embedded data, loaded once for the whole session."""
-    return Locator.from_settings(settings)
+    return mutation_reuse.shared("locator", lambda: Locator.from_settings(settings))
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +82,8 @@ def seat_offices(tmp_path_factory) -> Path:
     """offices.csv as the builder makes it without research: every office at its district's
     seat, no contacts. Merge tests start from it, whatever the research has found since."""
     empty = tmp_path_factory.mktemp("no-research")
-    rows = load_script("build_offices").build(REPO_GEODATA, contacts_dir=empty)
+    rows = mutation_reuse.shared(
+        "seat_rows", lambda: load_script("build_offices").build(REPO_GEODATA, contacts_dir=empty))
     path = tmp_path_factory.mktemp("seat-offices") / "offices.csv"
     write_csv_atomically(path, list(OFFICE_COLUMNS), rows)
     return path
