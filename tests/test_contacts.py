@@ -74,9 +74,13 @@ SOURCED = {"sources": "https://www.coburg.de/", "checked_on": "2025-03-14"}
     ({**SOURCED, "checked_on": "14.03.2025"}, "checked_on", "not an ISO date"),
     ({**SOURCED, "checked_on": "20250314"}, "checked_on", "not an ISO date"),
     ({**SOURCED, "checked_on": "2999-01-01"}, "checked_on", "is in the future"),
-    ({"sources": "https://www.coburg.de/"}, "checked_on", "need the date"),
-    ({"phone": "09561 89-2525"}, "sources", "phone must say where it comes from"),
-    ({"street": "Markt 1", "postcode": "96450"}, "sources", "street, postcode must say"),
+    ({"sources": "https://www.coburg.de/"}, "checked_on",
+     "is empty, but the sources need the date they were checked"),
+    ({"sources": "ftp://www.coburg.de/", "checked_on": "2025-03-14"}, "sources",
+     "'ftp://www.coburg.de/' is not an http(s) URL"),
+    ({"phone": "09561 89-2525"}, "sources", "is empty, but phone must say where it comes from"),
+    ({"street": "Markt 1", "postcode": "96450"}, "sources",
+     "is empty, but street, postcode must say where they come from"),
     ({"opening_hours": "Mo-Fr 08:00-12:00"}, "sources", "opening_hours must say"),
     ({"phone": "1234", **SOURCED}, "phone", "not a phone number"),
     # Served as a URI, its host must be a name IDNA can write (no empty or 64-letter label).
@@ -94,6 +98,13 @@ def test_bad_contact_fields_name_file_line_and_field(tmp_path, districts, seat_o
         read_offices(path, districts)
     assert str(err.value).startswith(f"{path}, line 6, field '{field}': ")
     assert message in str(err.value)
+
+
+def test_facts_checked_today_are_not_in_the_future(tmp_path, districts, seat_offices):
+    rows = seat_rows(seat_offices)
+    rows[4].update(sources="https://www.coburg.de/", checked_on=dt.date.today().isoformat())
+    offices = read_offices(write_rows(tmp_path / "offices.csv", rows), districts)
+    assert offices.loc[rows[4]["id"], "checked_on"] == dt.date.today().isoformat()
 
 
 def test_an_old_file_without_the_new_columns_still_loads(tmp_path, districts, seat_offices):
