@@ -17,9 +17,6 @@ from pathlib import Path
 from .bulk import address_of
 from .districts import is_bavarian
 from .errors import DataError
-from .gazetteer import (
-    POSTCODE_RE,
-)
 from .offices import OFFICE_COLUMNS, PRECISIONS, check_row, read_offices
 from .service import Locator
 from .sheets import Sheet, coordinate_text
@@ -140,7 +137,7 @@ def _plan(results, sheet: Sheet, existing: list[dict], locator: Locator, *, path
                if result.get("_source") in (None, "offline") else str(result["_source"]))
         office = {
             "name": name, "district_ags": ags, "street": q.street,
-            "postcode": q.postcode if POSTCODE_RE.match(q.postcode) else "",
+            "postcode": q.postcode,  # "" or 5 digits: another postcode is no "ok" record
             "city": q.city, "phone": cell(result, "phone"), "email": _email(cell(result, "email")),
             "website": _website(cell(result, "website")),
             "opening_hours": cell(result, "opening_hours"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import io
 import os
 import shutil
 import threading
@@ -18,7 +19,7 @@ from locator.bulk import geocode_records
 from locator.errors import DataError
 from locator.merge import merge_offices
 from locator.offices import read_offices
-from locator.sheets import read_sheet
+from locator.sheets import Sheet, detect_roles, read_sheet
 
 SOURCE = "https://www.coburg.de/"
 HEADER = "Name;Straße;PLZ;Ort;Telefon;Website;Landkreis;Quelle;Stand\n"
@@ -202,19 +203,36 @@ def test_temporary_files_of_a_killed_merge_are_removed_once_stale(tmp_path, offi
     assert fresh.exists() and other.exists()
 
 
-def test_the_row_delay_hook_slows_the_write_and_changes_nothing(tmp_path, offices, locator,
-                                                               monkeypatch, seat_offices):
-    # The hook lets tests/test_bulk.py kill a merge mid-write; with it the same file results.
-    merge_text(tmp_path, offices, locator, TEST_OFFICE)
-    undelayed = offices.read_bytes()
-    shutil.copy(seat_offices, offices)
-    monkeypatch.setenv(merge.TEST_ROW_DELAY_ENV, "0.01")
+class CountingFile(io.StringIO):
+    """A text file that counts its flushes: the hook flushes each row so a killed merge can be
+    caught mid-write."""
+
+    flushes = 0
+
+    def flush(self):
+        self.flushes += 1
+        super().flush()
+
+
+@pytest.mark.parametrize(("hook", "flushes"), [(None, 0), ("", 0), ("0.05", 3)])
+def test_the_row_delay_hook_flushes_and_waits_after_each_row(monkeypatch, hook, flushes):
+    # The hook lets tests/test_bulk.py kill a merge mid-write; unset, a write neither waits nor
+    # flushes, and either way the same text results.
+    if hook is None:
+        monkeypatch.delenv(merge.TEST_ROW_DELAY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(merge.TEST_ROW_DELAY_ENV, hook)
+    rows = [{"id": f"koki-{i}", "name": f"KoKi {i}"} for i in range(3)]
+    out = CountingFile()
     started = time.monotonic()
-    merge_text(tmp_path, offices, locator, TEST_OFFICE)
-    assert time.monotonic() - started >= 97 * 0.01  # a merge without the hook takes ~0.3 s
-    assert offices.read_bytes() == undelayed
-
-
+    merge._write_offices(out, ["id", "name"], rows)
+    assert out.flushes == flushes
+    assert (time.monotonic() - started >= 0.15) == bool(flushes)
+    assert out.getvalue() == "id,name\nkoki-0,KoKi 0\nkoki-1,KoKi 1\nkoki-2,KoKi 2\n"
+    # An explicit delay wins over the hook (the merge's own check passes 0.0).
+    out = CountingFile()
+    merge._write_offices(out, ["id", "name"], rows, delay_s=0.0)
+    assert out.flushes == 0
 def test_a_merge_under_a_c_locale_reads_and_writes_utf8(tmp_path, offices, locator,
                                                        ascii_locale):
     report = merge_text(tmp_path, offices, locator, row(
@@ -250,3 +268,81 @@ def test_an_office_without_an_address_is_shown_as_a_question_mark(tmp_path):
         "id": "koki-x", "name": "KoKi X", "district_ags": "09473", "street": "",
         "postcode": "", "city": "", "location_precision": "place"}])
     assert report.lines()[1] == "  + koki-x: KoKi X (09473, ?, place)"
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    # Each part of the address alone makes it another place: the office moves there.
+    (row("KoKi Test", "Hauptstr. 1", "96450", "Coburg"),
+     row("KoKi Test", "Markt 2", "96450", "Coburg")),
+    (row("KoKi Test", "Hauptstr. 1", "96450", "Coburg"),
+     row("KoKi Test", "Hauptstr. 1", "96472", "Coburg")),
+    (row("KoKi Test", "Sonnenring 14", "84032", "Landshut", district="Landkreis Landshut"),
+     row("KoKi Test", "Sonnenring 14", "84032", "Altdorf", district="Landkreis Landshut")),
+])
+def test_a_known_office_moves_when_any_part_of_its_address_changes(tmp_path, offices, locator,
+                                                                   first, then):
+    merge_text(tmp_path, offices, locator, first)
+    report = merge_text(tmp_path, offices, locator, then)
+    assert not report.duplicates and not report.updated
+    ((old, new),) = report.moved
+    assert old["id"] == new["id"] == "koki-test"
+    assert [new[k] for k in ("street", "postcode", "city")] == then.split(";")[1:4]
+
+
+def test_a_record_without_a_name_is_skipped_and_the_next_one_merged(tmp_path, offices, locator):
+    report = merge_text(tmp_path, offices, locator, row("", "Markt 1", "96450", "Coburg")
+                        + TEST_OFFICE)
+    assert report.skipped == ["line 2: no name, so no office"]
+    assert [r["id"] for r in report.added] == ["koki-test"]
+
+
+def test_records_given_as_values_are_named_records_in_the_provenance(offices, locator):
+    # The bench's and other callers' records come without a file.
+    records = [{"Name": "KoKi Test", "PLZ": "96450", "Ort": "Coburg",
+                "Quelle": SOURCE, "Stand": "2025-01-31"}]
+    sheet = Sheet(None, list(records[0]), records, [2], detect_roles(records[0]))
+    results = geocode_records(sheet.rows, locator.gazetteer, roles=sheet.roles)
+    report = merge_offices(results, sheet, locator, offices_file=offices, today="2025-01-31")
+    assert report.added[0]["provenance"].startswith(
+        "Bulk-Geokodierung mit dem Offline-Ortsverzeichnis (GeoNames) am 2025-01-31 "
+        "(records, Zeile 2); ")
+
+
+def test_an_office_file_without_address_columns_takes_a_merge(tmp_path, offices, locator):
+    # An office file from before addresses were kept: the merge adds the columns it needs.
+    rows = list(office_rows(offices).values())
+    old = [c for c in rows[0] if c not in ("street", "postcode", "city")]
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=old, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    name = rows[10]["name"]
+    report = merge_text(tmp_path, offices, locator, row(name, "Markt 1", "96450", "Coburg")
+                        + TEST_OFFICE)
+    ((before, after),) = report.moved
+    assert (before["id"], after["street"], after["postcode"], after["city"]) == (
+        rows[10]["id"], "Markt 1", "96450", "Coburg")
+    assert [r["id"] for r in report.added] == ["koki-test"]
+    with offices.open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header[:len(old)] == old and header[len(old):] == ["street", "postcode", "city"]
+
+
+@pytest.mark.parametrize("missing", ["street", "postcode", "city"])
+def test_a_record_at_an_office_s_address_is_the_same_place_though_a_column_is_missing(
+        tmp_path, offices, locator, missing):
+    # A file without one of the address columns: the record, without that part too, is at
+    # the same place, not a move.
+    rows = list(office_rows(offices).values())
+    rows[10].update(street="Markt 1", postcode="96450", city="Coburg")
+    columns = [c for c in rows[0] if c != missing]
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    parts = {"street": "Markt 1", "postcode": "96450", "city": "Coburg", missing: ""}
+    report = merge_text(tmp_path, offices, locator, row(rows[10]["name"], parts["street"],
+                                                        parts["postcode"], parts["city"]))
+    assert not report.moved and not report.added and not report.skipped
+    ((before, after),) = report.updated  # only the record's source and date are new
+    assert (after["sources"], after["checked_on"]) == (SOURCE, "2025-01-31")
