@@ -183,7 +183,7 @@ def _geocode(args) -> int:
     else:
         districts = load_bavarian_districts(settings.district_names_file)
         gazetteer = Gazetteer.load(settings.postcodes_file,
-                                        district_names={a: d.name for a, d in districts.items()})
+                                   district_names={a: d.name for a, d in districts.items()})
         if name != OFFLINE:  # online points get their district from the areas
             areas = DistrictAreas.from_file(settings.areas_file,
                                             ags_column=settings.districts_ags_column,
