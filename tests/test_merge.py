@@ -346,3 +346,90 @@ def test_a_record_at_an_office_s_address_is_the_same_place_though_a_column_is_mi
     assert not report.moved and not report.added and not report.skipped
     ((before, after),) = report.updated  # only the record's source and date are new
     assert (after["sources"], after["checked_on"]) == (SOURCE, "2025-01-31")
+
+
+def test_each_record_is_merged_after_an_update_or_a_refused_one(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    update = row("KoKi Test", "Lauterer Str. 60", "96450", "Coburg", "09561 89-2525",
+                 checked="2025-02-01")
+    refused = row("KoKi Test", "Lauterer Str. 60", "96450", "Coburg", "1234")
+    report = merge_text(tmp_path, offices, locator, update + row(
+        "KoKi Neu", postcode="96472", city="Rödental"))
+    assert [len(report.updated), [r["id"] for r in report.added]] == [1, ["koki-neu"]]
+    report = merge_text(tmp_path, offices, locator, refused + row(
+        "KoKi Neu 2", postcode="96472", city="Rödental"))
+    assert len(report.skipped) == 1 and [r["id"] for r in report.added] == ["koki-neu-2"]
+
+
+@pytest.mark.parametrize(("cells", "field", "expected"), [
+    ({"email": "mailto:koki@coburg.de"}, "email", "koki@coburg.de"),
+    ({"checked": "2025-01-31T00:00:00"}, "checked_on", "2025-01-31"),  # a spreadsheet's date
+    ({"checked": "31.01.2025"}, "checked_on", "2025-01-31"),
+])
+def test_spreadsheet_forms_become_the_data_s_forms(tmp_path, offices, locator, cells, field,
+                                                   expected):
+    header = "Name;PLZ;Ort;E-Mail;Quelle;Stand\n"
+    source = tmp_path / "neu.csv"
+    source.write_text(header + f"KoKi Test;96450;Coburg;{cells.get('email', '')};{SOURCE};"
+                               f"{cells.get('checked', '2025-01-31')}\n", encoding="utf-8")
+    sheet = read_sheet(source)
+    results = geocode_records(sheet.rows, locator.gazetteer, roles=sheet.roles)
+    report = merge_offices(results, sheet, locator, offices_file=offices, today="2025-02-01")
+    assert report.added[0][field] == expected
+
+
+@pytest.mark.parametrize(("cells", "skipped"), [
+    # Not a date, and kept whole in the message: only a date with a time is cut to the date.
+    (row("KoKi Test", postcode="96450", city="Coburg", checked="im Januar 2025 geprüft"),
+     "checked_on: 'im Januar 2025 geprüft' is not an ISO date (YYYY-MM-DD)"),
+    # An address with a space is no address to complete with https://.
+    (row("KoKi Test", postcode="96450", city="Coburg", website="www.landkreis coburg.de"),
+     "website: 'www.landkreis coburg.de' is not an https:// address"),
+    (row("KoKi Test", postcode="96450", city="Coburg", phone="Tel: 1234"),
+     "phone: 'Tel: 1234' is not a phone number (German, with its area code)"),
+])
+def test_a_refused_record_is_named_with_its_field_and_the_whole_value(tmp_path, offices,
+                                                                     locator, cells, skipped):
+    report = merge_text(tmp_path, offices, locator, cells)
+    assert report.skipped == [f"line 2 (KoKi Test): {skipped}"]
+
+
+def test_an_office_row_with_more_fields_than_columns_is_not_updated(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    lines = offices.read_text(encoding="utf-8").splitlines(keepends=True)
+    last = lines[-1].rstrip("\n") + ",Notiz ohne Spalte\n"  # koki-test, merged last
+    offices.write_text("".join(lines[:-1]) + last, encoding="utf-8")
+    report = merge_text(tmp_path, offices, locator, row(
+        "KoKi Test", "Lauterer Str. 60", "96450", "Coburg", "09561 89-2525"))
+    assert report.skipped == ["line 2 (KoKi Test): more fields than columns"]
+
+
+def test_the_office_file_keeps_its_order_of_columns(tmp_path, offices, locator):
+    rows = list(office_rows(offices).values())
+    columns = list(reversed(rows[0]))  # as a spreadsheet may have saved it
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    with offices.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        merged = list(reader)
+    assert reader.fieldnames == columns
+    assert merged[:-1] == rows and merged[-1]["id"] == "koki-test"
+
+
+def test_a_merge_leaves_the_other_rows_byte_for_byte(tmp_path, offices, locator):
+    # A line break inside a cell (a spreadsheet writes CRLF) is data: a merge that adds an
+    # office must not rewrite it.
+    rows = list(office_rows(offices).values())
+    rows[3]["provenance"] = "Stand 2025.\r\nQuelle: Landratsamt"
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    before = offices.read_bytes()
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    after = offices.read_bytes()
+    assert after.startswith(before)
+    assert after[len(before):].decode("utf-8").startswith("koki-test,KoKi Test,09463,")
