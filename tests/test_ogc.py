@@ -155,6 +155,7 @@ def test_items_carry_counts_timestamp_and_paging_links(client):
     assert "prev" not in rels(get_json(client, "/ogc/collections/offices/items", "items"))
 
 
+@pytest.mark.slow  # serialises all 411 district areas twice (~3 s)
 def test_limit_defaults_to_100_and_is_held_to_the_maximum(client):
     areas = get_json(client, "/ogc/collections/district-areas/items", "items")
     assert areas["numberReturned"] == 100 < areas["numberMatched"]
