@@ -433,3 +433,76 @@ def test_a_merge_leaves_the_other_rows_byte_for_byte(tmp_path, offices, locator)
     after = offices.read_bytes()
     assert after.startswith(before)
     assert after[len(before):].decode("utf-8").startswith("koki-test,KoKi Test,09463,")
+
+
+def test_records_after_a_skipped_one_are_still_merged(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    report = merge_text(tmp_path, offices, locator, (
+        row("KoKi Test", city="Rödental")  # less precise than the office: skipped
+        + row("KoKi Zwei", postcode="96472", city="Rödental")
+        + row("KoKi Zwei", "Markt 1", "96450", "Coburg")  # same name, another place: skipped
+        + row("KoKi Drei", postcode="96465", city="Neustadt bei Coburg")))
+    assert [r["id"] for r in report.added] == ["koki-zwei", "koki-drei"]
+    assert len(report.skipped) == 2
+
+
+@pytest.mark.parametrize(("name", "office_id"), [
+    ("€", "koki"),  # no letter to make an id of
+    ("Landkreis Coburg", "landkreis-coburg-2"),  # the district office has that id already
+])
+def test_a_new_office_gets_an_id_of_its_own(tmp_path, offices, locator, name, office_id):
+    report = merge_text(tmp_path, offices, locator, row(name, postcode="96472",
+                                                        city="Rödental"))
+    assert [r["id"] for r in report.added] == [office_id]
+
+
+def test_a_move_takes_the_district_the_record_names_or_keeps_its_own(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)  # 09463, Stadt Coburg
+    moved = merge_text(tmp_path, offices, locator, row("KoKi Test", postcode="96472",
+                                                      city="Rödental"))
+    assert moved.moved[0][1]["district_ags"] == "09463"  # it moved, it serves the same
+    named = merge_text(tmp_path, offices, locator, row(
+        "KoKi Test", postcode="96465", city="Neustadt bei Coburg", district="Landkreis Coburg"))
+    assert named.moved[0][1]["district_ags"] == "09473"
+
+
+def test_a_move_clears_the_street_and_postcode_the_new_address_lacks(tmp_path, offices,
+                                                                   locator):
+    rows = list(office_rows(offices).values())
+    rows[10].update(name="KoKi Test", street="Markt 1", postcode="96450", city="Coburg")
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    report = merge_text(tmp_path, offices, locator, row("KoKi Test", city="Rödental"))
+    ((before, after),) = report.moved
+    assert (after["street"], after["postcode"], after["city"]) == ("", "", "Rödental")
+
+
+def test_an_update_of_an_office_without_provenance_starts_one(tmp_path, offices, locator):
+    merge_text(tmp_path, offices, locator, TEST_OFFICE)
+    rows = list(office_rows(offices).values())
+    columns = [c for c in rows[0] if c != "provenance"]
+    with offices.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    report = merge_text(tmp_path, offices, locator, row(
+        "KoKi Test", "Lauterer Str. 60", "96450", "Coburg", "09561 89-2525"),
+        today="2025-02-01", name="review.csv")
+    assert report.updated[0][1]["provenance"] == (
+        "Kontakt aktualisiert am 2025-02-01 (review.csv, Zeile 2)")
+
+
+@pytest.mark.parametrize(("text", "location", "answer"), [
+    # Five letters are a name, not a district key.
+    ("Fürth", ["09563"], ("09563", None)),
+    ("Fürth", ["09573"], ("09573", None)),
+    ("", ["09261", "09274"], ("", "the location lies in 2 districts (09261, 09274): add a "
+                                  "Landkreis/Jugendamt column")),
+    ("Fürth", ["09162"], ("", "'Fürth' may be 09563 or 09573: write 'Stadt …' or "
+                              "'Landkreis …'")),
+])
+def test_the_district_a_record_names_in_full(locator, text, location, answer):
+    assert merge._office_district(text, location, locator) == answer
