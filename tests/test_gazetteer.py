@@ -315,3 +315,41 @@ def test_an_empty_gazetteer_file_is_named(tmp_path):
         Gazetteer.from_file(path)
     assert str(refused.value) == (f"{path}, line 1: missing column(s): postcode, place, state, "
                                   "state_code, district, district_ags, lat, lon")
+
+
+WHAT_IS_NOT_REFLECTED = [
+    # What the data does not reflect adds up: a street and a town the postcode does not serve.
+    ("Hauptstr. 1, 96450 Rödental", "96450 Coburg", "Coburg", ("street", "city")),
+    ("Hauptstr. 1, 99999 Coburg", "Coburg", "Coburg", ("street", "postcode")),
+    # Words after a known name: the longest known start, and the rest picks the district.
+    ("Neustadt Landkreis Coburg", "Neustadt bei Coburg", "Neustadt bei Coburg", ()),
+    ("Bad Neustadt xyz", "Bad Neustadt an der Saale", "Bad Neustadt an der Saale", ()),
+    ("Neustadt a.d. Aisch Mitte", "Neustadt an der Aisch", "Neustadt an der Aisch", ()),
+]
+
+
+def test_what_a_query_s_answer_does_not_reflect(settings):
+    # Built here, once for the table: scripts/mutate counts a test for the gazetteer code it
+    # runs itself.
+    districts = load_bavarian_districts(settings.district_names_file)
+    built = Gazetteer.from_file(settings.postcodes_file,
+                                district_names={a: d.name for a, d in districts.items()})
+    answers = [(q, (m := built.match(q)[0]).label, m.place.name, m.unmatched)
+               for q, *_ in WHAT_IS_NOT_REFLECTED]
+    assert answers == WHAT_IS_NOT_REFLECTED
+
+
+def test_a_small_file_is_built_as_written(tmp_path):
+    # No seat column, a row without its district's name or key, a point to six decimals.
+    path = tmp_path / "postcodes.csv"
+    path.write_text("postcode,place,state,state_code,district,district_ags,lat,lon,accuracy\n"
+                    "96450,Coburg,Bayern,BY,Coburg,09463,50.259401,10.963801,4\n"
+                    "96450,Coburg,Bayern,BY,Coburg,09463,50.259402,10.963802,4\n"
+                    "01001,Irgendwo,,,,,51.0,13.0,1\n", encoding="utf-8")
+    built = Gazetteer.from_file(path)
+    coburg = built.places("Coburg")[0]
+    assert (coburg.lat, coburg.lon, coburg.seat, coburg.population) == (50.2594, 10.9638, "", 0)
+    nowhere = built.match("01001")[0]
+    assert (nowhere.place.district_name, nowhere.district_ags, nowhere.in_bavaria) == (
+        "", (), False)
+    assert built.match("Irgendwo")[0].district_ags == ()
