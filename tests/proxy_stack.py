@@ -21,8 +21,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import pytest
 from live_server import free_port, http_get, read_log
+from required_tools import missing
 
 from locator.deploy.nginx import ProxyConfig, render
 
@@ -32,10 +32,7 @@ def nginx_binary() -> str:
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK)
                                       else None)
     if found is None:
-        message = "nginx is missing: run scripts/install-nginx (as root)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing("nginx is missing: run scripts/install-nginx (as root)")
     return found
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from live_server import LiveServer
+from required_tools import missing
 from widget_helpers import ARTIFACTS, TILE_HOST
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,10 +46,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not os.access(CHROMIUM, os.X_OK):
-        message = f"{CHROMIUM} is missing: run scripts/install-chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"{CHROMIUM} is missing: run scripts/install-chromium")
     return CHROMIUM
 
 

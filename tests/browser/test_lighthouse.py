@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from lighthouse import LIGHTHOUSE, TileStub, audit, summary
 from live_server import LiveServer
+from required_tools import missing
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +31,7 @@ MAX_CLS = 0.05
 @pytest.fixture(scope="module")
 def lighthouse() -> Path:
     if not os.access(LIGHTHOUSE, os.X_OK):
-        message = f"{LIGHTHOUSE} is missing: run scripts/install-lighthouse"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"{LIGHTHOUSE} is missing: run scripts/install-lighthouse")
     return LIGHTHOUSE
 
 
